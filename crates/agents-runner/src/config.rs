@@ -1,0 +1,317 @@
+//! Run options and run-level configuration.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use agents_core::handoff::InputFilter;
+use agents_core::{
+    AgentModel, FinalOutput, Hooks, InputGuardrail, Item, ModelProvider, ModelSettings,
+    OutputGuardrail, RunContext, RunItem, Session,
+};
+use tokio_util::sync::CancellationToken;
+
+/// What happens when a tool fails (error, panic, timeout, bad arguments,
+/// unknown tool).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ToolErrorPolicy {
+    /// The failure becomes the tool's output, which the model reads (default).
+    #[default]
+    ReturnToModel,
+    /// The run ends with an error.
+    Raise,
+}
+
+/// What the model is about to receive; `call_model_input_filter` may edit it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ModelInputData {
+    /// The system instructions.
+    pub instructions: Option<String>,
+    /// The input items.
+    pub input: Vec<Item>,
+}
+
+/// Edits instructions and input just before each model call.
+pub type CallModelInputFilter<C> =
+    Arc<dyn Fn(&RunContext<C>, ModelInputData) -> Result<ModelInputData, String> + Send + Sync>;
+
+/// Merges session history with the new input: `(history, new_input) -> input`.
+pub type SessionInputCallback = Arc<dyn Fn(Vec<Item>, Vec<Item>) -> Vec<Item> + Send + Sync>;
+
+/// What a max-turns handler sees.
+#[derive(Debug)]
+pub struct MaxTurnsData<'a> {
+    /// The limit that was hit.
+    pub max_turns: u32,
+    /// The agent that was running.
+    pub agent: &'a str,
+    /// Items produced so far.
+    pub new_items: &'a [RunItem],
+}
+
+/// Turns `MaxTurnsExceeded` into a final output by returning `Some`.
+pub type MaxTurnsHandler = Arc<dyn Fn(&MaxTurnsData<'_>) -> Option<FinalOutput> + Send + Sync>;
+
+/// Configuration of a whole run, shared by every agent in it.
+pub struct RunConfig<C = ()> {
+    /// Use this model for every agent.
+    pub model: Option<AgentModel>,
+    /// Resolves model names; falls back to the process default
+    /// ([`set_default_model_provider`](crate::set_default_model_provider)).
+    pub model_provider: Option<Arc<dyn ModelProvider>>,
+    /// Settings layered over each agent's settings.
+    pub model_settings: Option<ModelSettings>,
+    /// Input guardrails for the starting agent, besides its own.
+    pub input_guardrails: Vec<InputGuardrail<C>>,
+    /// Output guardrails for the final agent, besides its own.
+    pub output_guardrails: Vec<OutputGuardrail<C>>,
+    /// Default input filter for handoffs that have none.
+    pub handoff_input_filter: Option<InputFilter>,
+    /// Name of the workflow, for traces.
+    pub workflow_name: String,
+    /// Trace id; generated when unset.
+    pub trace_id: Option<String>,
+    /// Groups traces of one conversation.
+    pub group_id: Option<String>,
+    /// Extra trace metadata.
+    pub trace_metadata: Vec<(String, String)>,
+    /// What happens when a tool fails.
+    pub tool_error_policy: ToolErrorPolicy,
+    /// At most this many tool calls of one turn run at once (unlimited when unset).
+    pub max_tool_concurrency: Option<usize>,
+    /// Edits instructions and input just before each model call.
+    pub call_model_input_filter: Option<CallModelInputFilter<C>>,
+    /// Merges session history with the new input.
+    pub session_input_callback: Option<SessionInputCallback>,
+    /// How many session items to load (all when unset).
+    pub session_limit: Option<usize>,
+}
+
+impl<C> Default for RunConfig<C> {
+    fn default() -> Self {
+        RunConfig {
+            model: None,
+            model_provider: None,
+            model_settings: None,
+            input_guardrails: Vec::new(),
+            output_guardrails: Vec::new(),
+            handoff_input_filter: None,
+            workflow_name: "Agent workflow".to_owned(),
+            trace_id: None,
+            group_id: None,
+            trace_metadata: Vec::new(),
+            tool_error_policy: ToolErrorPolicy::default(),
+            max_tool_concurrency: None,
+            call_model_input_filter: None,
+            session_input_callback: None,
+            session_limit: None,
+        }
+    }
+}
+
+impl<C> Clone for RunConfig<C> {
+    fn clone(&self) -> Self {
+        RunConfig {
+            model: self.model.clone(),
+            model_provider: self.model_provider.clone(),
+            model_settings: self.model_settings.clone(),
+            input_guardrails: self.input_guardrails.clone(),
+            output_guardrails: self.output_guardrails.clone(),
+            handoff_input_filter: self.handoff_input_filter.clone(),
+            workflow_name: self.workflow_name.clone(),
+            trace_id: self.trace_id.clone(),
+            group_id: self.group_id.clone(),
+            trace_metadata: self.trace_metadata.clone(),
+            tool_error_policy: self.tool_error_policy,
+            max_tool_concurrency: self.max_tool_concurrency,
+            call_model_input_filter: self.call_model_input_filter.clone(),
+            session_input_callback: self.session_input_callback.clone(),
+            session_limit: self.session_limit,
+        }
+    }
+}
+
+impl<C> fmt::Debug for RunConfig<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunConfig")
+            .field("model", &self.model)
+            .field("model_settings", &self.model_settings)
+            .field("workflow_name", &self.workflow_name)
+            .field("tool_error_policy", &self.tool_error_policy)
+            .field("max_tool_concurrency", &self.max_tool_concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How to cancel a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CancelMode {
+    /// Stop now: the model request and running tools are dropped.
+    Immediate,
+    /// Finish the current turn (model call and tools), then stop.
+    AfterTurn,
+}
+
+/// Cancels a run from elsewhere. Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct CancelHandle {
+    token: CancellationToken,
+    after_turn: Arc<AtomicBool>,
+}
+
+impl CancelHandle {
+    /// A new handle.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Requests cancellation.
+    pub fn cancel(&self, mode: CancelMode) {
+        match mode {
+            CancelMode::Immediate => self.token.cancel(),
+            CancelMode::AfterTurn => self.after_turn.store(true, Ordering::SeqCst),
+        }
+    }
+
+    /// The token tools see (cancelled on immediate cancellation).
+    pub fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
+    pub(crate) fn after_turn_requested(&self) -> bool {
+        self.after_turn.load(Ordering::SeqCst)
+    }
+}
+
+/// Options of one run.
+pub struct RunOptions<C = ()> {
+    /// The user context. Required unless `C` is `()`.
+    pub context: Option<Arc<C>>,
+    /// The turn limit; `None` means unlimited. Default 10.
+    pub max_turns: Option<u32>,
+    /// Turns `MaxTurnsExceeded` into a final output.
+    pub max_turns_handler: Option<MaxTurnsHandler>,
+    /// Run-level hooks.
+    pub hooks: Option<Arc<dyn Hooks<C>>>,
+    /// Run configuration.
+    pub run_config: RunConfig<C>,
+    /// Continue from this server-side response.
+    pub previous_response_id: Option<String>,
+    /// Chain responses server-side from the first turn on.
+    pub auto_previous_response_id: bool,
+    /// Server-side conversation.
+    pub conversation_id: Option<String>,
+    /// Conversation memory.
+    pub session: Option<Arc<dyn Session>>,
+    /// Cancels the run.
+    pub cancel: Option<CancelHandle>,
+}
+
+/// The default turn limit.
+pub const DEFAULT_MAX_TURNS: u32 = 10;
+
+impl<C> Default for RunOptions<C> {
+    fn default() -> Self {
+        RunOptions {
+            context: None,
+            max_turns: Some(DEFAULT_MAX_TURNS),
+            max_turns_handler: None,
+            hooks: None,
+            run_config: RunConfig::default(),
+            previous_response_id: None,
+            auto_previous_response_id: false,
+            conversation_id: None,
+            session: None,
+            cancel: None,
+        }
+    }
+}
+
+impl<C> fmt::Debug for RunOptions<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunOptions")
+            .field("max_turns", &self.max_turns)
+            .field("run_config", &self.run_config)
+            .field("previous_response_id", &self.previous_response_id)
+            .field("conversation_id", &self.conversation_id)
+            .field("session", &self.session.as_ref().map(|s| s.session_id()))
+            .finish_non_exhaustive()
+    }
+}
+
+impl<C> RunOptions<C> {
+    /// Default options.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the user context.
+    pub fn context(mut self, context: C) -> Self {
+        self.context = Some(Arc::new(context));
+        self
+    }
+
+    /// Sets a shared user context.
+    pub fn context_arc(mut self, context: Arc<C>) -> Self {
+        self.context = Some(context);
+        self
+    }
+
+    /// Sets the turn limit (`None` = unlimited).
+    pub fn max_turns(mut self, max_turns: Option<u32>) -> Self {
+        self.max_turns = max_turns;
+        self
+    }
+
+    /// Turns `MaxTurnsExceeded` into a final output when `f` returns `Some`.
+    pub fn on_max_turns(
+        mut self,
+        f: impl Fn(&MaxTurnsData<'_>) -> Option<FinalOutput> + Send + Sync + 'static,
+    ) -> Self {
+        self.max_turns_handler = Some(Arc::new(f));
+        self
+    }
+
+    /// Sets run-level hooks.
+    pub fn hooks(mut self, hooks: impl Hooks<C> + 'static) -> Self {
+        self.hooks = Some(Arc::new(hooks));
+        self
+    }
+
+    /// Sets the run configuration.
+    pub fn run_config(mut self, config: RunConfig<C>) -> Self {
+        self.run_config = config;
+        self
+    }
+
+    /// Continues from a server-side response.
+    pub fn previous_response_id(mut self, id: impl Into<String>) -> Self {
+        self.previous_response_id = Some(id.into());
+        self
+    }
+
+    /// Chains responses server-side from the first turn on.
+    pub fn auto_previous_response_id(mut self, on: bool) -> Self {
+        self.auto_previous_response_id = on;
+        self
+    }
+
+    /// Uses a server-side conversation.
+    pub fn conversation_id(mut self, id: impl Into<String>) -> Self {
+        self.conversation_id = Some(id.into());
+        self
+    }
+
+    /// Uses conversation memory.
+    pub fn session(mut self, session: Arc<dyn Session>) -> Self {
+        self.session = Some(session);
+        self
+    }
+
+    /// Lets `handle` cancel the run.
+    pub fn cancel_handle(mut self, handle: CancelHandle) -> Self {
+        self.cancel = Some(handle);
+        self
+    }
+}

@@ -1,0 +1,904 @@
+//! The agent loop: one state machine, stepped one turn at a time, driving
+//! both the plain and the streamed run.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use agents_core::agent::{ToolCallResult, ToolUseBehavior, ToolsToFinalOutput};
+use agents_core::{
+    Agent, AgentModel, Error, FinalOutput, FunctionCall, GuardrailOutput, Handoff,
+    HandoffInputData, Hooks, InputGuardrailResult, Item, Model, ModelError, ModelProvider,
+    ModelRequest, ModelResponse, ModelStreamEvent, OutputGuardrailResult, Role, RunContext,
+    RunItem, RunItemKind, Tool, ToolContext, ToolError, ToolOutput, ToolSpec,
+};
+use futures::future::{join_all, BoxFuture};
+use futures::{FutureExt, StreamExt};
+use serde_json::Value;
+
+use crate::config::{CancelHandle, MaxTurnsData, ModelInputData, RunOptions, ToolErrorPolicy};
+use crate::error::{RunError, RunErrorDetails};
+use crate::result::{EventSink, RunResult, RunStreamEvent};
+use crate::toolkits::ToolkitSessions;
+
+/// The output sent to every handoff call after the first one in a turn.
+pub const MULTIPLE_HANDOFFS_MESSAGE: &str = "Multiple handoffs detected, ignoring this one.";
+
+static DEFAULT_PROVIDER: RwLock<Option<Arc<dyn ModelProvider>>> = RwLock::new(None);
+
+/// Sets the model provider used when a run configures none.
+pub fn set_default_model_provider(provider: Arc<dyn ModelProvider>) {
+    *DEFAULT_PROVIDER
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Some(provider);
+}
+
+/// The process-wide default model provider, if one was set.
+pub fn default_model_provider() -> Option<Arc<dyn ModelProvider>> {
+    DEFAULT_PROVIDER
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+#[derive(Clone, Copy)]
+enum HookEvent<'a, C> {
+    AgentStart(&'a Agent<C>),
+    AgentEnd(&'a Agent<C>, &'a FinalOutput),
+    LlmStart(&'a Agent<C>, Option<&'a str>, &'a [Item]),
+    LlmEnd(&'a Agent<C>, &'a ModelResponse),
+    ToolStart(&'a Agent<C>, &'a FunctionCall),
+    ToolEnd(&'a Agent<C>, &'a FunctionCall, &'a ToolOutput),
+    Handoff(&'a Agent<C>, &'a Agent<C>),
+}
+
+enum TurnOutcome {
+    Continue,
+    Final(FinalOutput),
+}
+
+/// The run's state machine. [`RunLoop::step`] runs one turn.
+pub(crate) struct RunLoop<C> {
+    opts: RunOptions<C>,
+    ctx: RunContext<C>,
+    toolkits: Arc<ToolkitSessions<C>>,
+    sink: Option<EventSink>,
+    cancel: CancelHandle,
+    starting_agent: Agent<C>,
+    agent: Agent<C>,
+    agent_started: bool,
+    turn: u32,
+    input: Vec<Item>,
+    transcript: Vec<Item>,
+    sent_upto: usize,
+    server_managed: bool,
+    previous_response_id: Option<String>,
+    new_items: Vec<RunItem>,
+    raw_responses: Vec<ModelResponse>,
+    tools_used: HashSet<String>,
+    input_guardrail_results: Vec<InputGuardrailResult>,
+    output_guardrail_results: Vec<OutputGuardrailResult>,
+}
+
+impl<C: Send + Sync + 'static> RunLoop<C> {
+    pub(crate) fn new(
+        agent: Agent<C>,
+        input: Vec<Item>,
+        mut opts: RunOptions<C>,
+        ctx: RunContext<C>,
+        toolkits: Arc<ToolkitSessions<C>>,
+        sink: Option<EventSink>,
+    ) -> Self {
+        let cancel = opts.cancel.take().unwrap_or_default();
+        let server_managed = opts.previous_response_id.is_some()
+            || opts.conversation_id.is_some()
+            || opts.auto_previous_response_id;
+        RunLoop {
+            previous_response_id: opts.previous_response_id.clone(),
+            opts,
+            ctx,
+            toolkits,
+            sink,
+            cancel,
+            starting_agent: agent.clone(),
+            agent,
+            agent_started: false,
+            turn: 0,
+            input,
+            transcript: Vec::new(),
+            sent_upto: 0,
+            server_managed,
+            new_items: Vec::new(),
+            raw_responses: Vec::new(),
+            tools_used: HashSet::new(),
+            input_guardrail_results: Vec::new(),
+            output_guardrail_results: Vec::new(),
+        }
+    }
+
+    /// Runs to the end and settles the result.
+    pub(crate) async fn drive(mut self) -> Result<RunResult<C>, RunError> {
+        let token = self.cancel.token().clone();
+        let outcome = tokio::select! {
+            biased;
+            _ = token.cancelled() => Err(Error::Cancelled),
+            r = self.drive_inner() => r,
+        };
+        match outcome {
+            Ok(output) => Ok(self.into_result(output)),
+            Err(error) => Err(self.into_error(error)),
+        }
+    }
+
+    async fn drive_inner(&mut self) -> Result<FinalOutput, Error> {
+        self.prepare().await?;
+        loop {
+            if self.turn > 0 && self.cancel.after_turn_requested() {
+                return Err(Error::Cancelled);
+            }
+            if let TurnOutcome::Final(output) = self.step().await? {
+                self.finish(&output).await?;
+                return Ok(output);
+            }
+        }
+    }
+
+    async fn prepare(&mut self) -> Result<(), Error> {
+        if let Some(session) = &self.opts.session {
+            if self.server_managed {
+                return Err(Error::UserError(
+                    "a session cannot be combined with previous_response_id, \
+                     auto_previous_response_id or conversation_id"
+                        .into(),
+                ));
+            }
+            let history = session
+                .get_items(self.opts.run_config.session_limit)
+                .await?;
+            session.add_items(&self.input).await?;
+            self.transcript = match &self.opts.run_config.session_input_callback {
+                Some(merge) => merge(history, self.input.clone()),
+                None => {
+                    let mut t = history;
+                    t.extend_from_slice(&self.input);
+                    t
+                }
+            };
+        } else {
+            self.transcript = self.input.clone();
+        }
+        self.emit(RunStreamEvent::AgentUpdated {
+            agent: self.agent.name().to_owned(),
+        });
+        Ok(())
+    }
+
+    fn emit(&self, event: RunStreamEvent) {
+        if let Some(sink) = &self.sink {
+            sink.push(event);
+        }
+    }
+
+    fn push_item(&mut self, kind: RunItemKind, item: Item, agent: &Arc<str>) {
+        let run_item = RunItem::new(Arc::clone(agent), kind, item);
+        if run_item.is_model_input() {
+            self.transcript.push(run_item.item.clone());
+        }
+        if let Some(sink) = &self.sink {
+            sink.push(RunStreamEvent::RunItem {
+                name: run_item.event_name(),
+                item: run_item.clone(),
+            });
+        }
+        self.new_items.push(run_item);
+    }
+
+    fn resolve_model(&self, agent: &Agent<C>) -> Result<Arc<dyn Model>, Error> {
+        let chosen = self.opts.run_config.model.as_ref().or(agent.model());
+        if let Some(AgentModel::Instance(m)) = chosen {
+            return Ok(Arc::clone(m));
+        }
+        let provider = self
+            .opts
+            .run_config
+            .model_provider
+            .clone()
+            .or_else(default_model_provider)
+            .ok_or_else(|| {
+                Error::UserError(format!(
+                    "agent `{}` names its model but no model provider is configured: \
+                     set RunConfig::model_provider, or use the `agents` crate with the \
+                     `openai` feature",
+                    agent.name()
+                ))
+            })?;
+        let name = match chosen {
+            Some(AgentModel::Name(n)) => Some(n.as_str()),
+            _ => None,
+        };
+        Ok(provider.get_model(name)?)
+    }
+
+    async fn fire(
+        run: Option<&Arc<dyn Hooks<C>>>,
+        agent: Option<&Arc<dyn Hooks<C>>>,
+        ctx: &RunContext<C>,
+        event: HookEvent<'_, C>,
+    ) -> Result<(), Error> {
+        for h in [run, agent].into_iter().flatten() {
+            let fut = match event {
+                HookEvent::AgentStart(a) => h.on_agent_start(ctx, a),
+                HookEvent::AgentEnd(a, o) => h.on_agent_end(ctx, a, o),
+                HookEvent::LlmStart(a, s, i) => h.on_llm_start(ctx, a, s, i),
+                HookEvent::LlmEnd(a, r) => h.on_llm_end(ctx, a, r),
+                HookEvent::ToolStart(a, c) => h.on_tool_start(ctx, a, c),
+                HookEvent::ToolEnd(a, c, o) => h.on_tool_end(ctx, a, c, o),
+                HookEvent::Handoff(from, to) => h.on_handoff(ctx, from, to),
+            };
+            fut.await.map_err(Error::Hook)?;
+        }
+        Ok(())
+    }
+
+    /// Runs one turn: one model call, then the tools and handoffs it asked for.
+    async fn step(&mut self) -> Result<TurnOutcome, Error> {
+        self.turn += 1;
+        if let Some(max) = self.opts.max_turns {
+            if self.turn > max {
+                self.turn -= 1;
+                if let Some(handler) = &self.opts.max_turns_handler {
+                    let data = MaxTurnsData {
+                        max_turns: max,
+                        agent: self.agent.name(),
+                        new_items: &self.new_items,
+                    };
+                    if let Some(output) = handler(&data) {
+                        return Ok(TurnOutcome::Final(output));
+                    }
+                }
+                return Err(Error::MaxTurnsExceeded { max_turns: max });
+            }
+        }
+        let agent = self.agent.clone();
+        let agent_name: Arc<str> = Arc::from(agent.name());
+        let ctx = self.ctx.clone();
+        let run_hooks = self.opts.hooks.clone();
+        let span = tracing::debug_span!("turn", turn = self.turn, agent = %agent.name());
+        let _enter = span.enter();
+        drop(_enter);
+
+        if !self.agent_started {
+            self.agent_started = true;
+            Self::fire(
+                run_hooks.as_ref(),
+                agent.hooks(),
+                &ctx,
+                HookEvent::AgentStart(&agent),
+            )
+            .await?;
+        }
+
+        // Everything the model sees this turn.
+        let toolkit_sessions = self.toolkits.for_agent(&agent, &ctx).await?;
+        let mut roster: Vec<Arc<dyn Tool<C>>> = agent
+            .tools()
+            .iter()
+            .filter(|t| t.is_enabled(&ctx))
+            .cloned()
+            .collect();
+        let mut instructions = agent.resolve_instructions(&ctx).await;
+        for s in &toolkit_sessions {
+            roster.extend(s.tools().into_iter().filter(|t| t.is_enabled(&ctx)));
+            if let Some(p) = s.system_prompt() {
+                let text = instructions.get_or_insert_with(String::new);
+                if !text.is_empty() {
+                    text.push_str("\n\n");
+                }
+                text.push_str(&p);
+            }
+        }
+        let handoffs: Vec<&Handoff<C>> = agent
+            .handoffs()
+            .iter()
+            .filter(|h| h.is_enabled(&ctx))
+            .collect();
+        let tool_specs: Vec<ToolSpec<'_>> = roster
+            .iter()
+            .map(|t| ToolSpec {
+                name: Cow::Borrowed(t.name()),
+                description: Cow::Borrowed(t.description()),
+                parameters: Cow::Borrowed(t.parameters()),
+                strict: t.strict(),
+            })
+            .collect();
+        let handoff_specs: Vec<ToolSpec<'_>> = handoffs
+            .iter()
+            .map(|h| ToolSpec {
+                name: Cow::Borrowed(h.tool_name.as_str()),
+                description: Cow::Borrowed(h.tool_description.as_str()),
+                parameters: Cow::Borrowed(&h.input_schema),
+                strict: h.strict,
+            })
+            .collect();
+        let mut settings = match &self.opts.run_config.model_settings {
+            Some(over) => agent.model_settings().resolve(over),
+            None => agent.model_settings().clone(),
+        };
+        if agent.reset_tool_choice() && self.tools_used.contains(agent.name()) {
+            settings.tool_choice = None;
+        }
+        let prompt = agent.resolve_prompt(&ctx);
+        let model = self.resolve_model(&agent)?;
+        let output_schema = agent.output_type().map(|t| t.schema());
+
+        let pending: &[Item] = if self.server_managed {
+            &self.transcript[self.sent_upto..]
+        } else {
+            &self.transcript
+        };
+        let filtered;
+        let (instructions_ref, input_ref) = match &self.opts.run_config.call_model_input_filter {
+            Some(filter) => {
+                let data = ModelInputData {
+                    instructions: instructions.clone(),
+                    input: pending.to_vec(),
+                };
+                filtered = filter(&ctx, data).map_err(|e| {
+                    Error::UserError(format!("call_model_input_filter failed: {e}"))
+                })?;
+                (filtered.instructions.as_deref(), filtered.input.as_slice())
+            }
+            None => (instructions.as_deref(), pending),
+        };
+
+        Self::fire(
+            run_hooks.as_ref(),
+            agent.hooks(),
+            &ctx,
+            HookEvent::LlmStart(&agent, instructions_ref, input_ref),
+        )
+        .await?;
+
+        // Input guardrails: starting agent, first turn only.
+        let (blocking, parallel) = if self.turn == 1 && agent.ptr_eq(&self.starting_agent) {
+            let all: Vec<_> = agent
+                .input_guardrails()
+                .iter()
+                .chain(&self.opts.run_config.input_guardrails)
+                .cloned()
+                .collect();
+            all.into_iter().partition(|g| !g.run_in_parallel)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let guard_input: Arc<[Item]> = if blocking.is_empty() && parallel.is_empty() {
+            Arc::from(Vec::new())
+        } else {
+            Arc::from(self.input.clone())
+        };
+        let run_guards = |guards: Vec<agents_core::InputGuardrail<C>>| {
+            let (ctx, agent, input) = (ctx.clone(), agent.clone(), Arc::clone(&guard_input));
+            async move {
+                let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> =
+                    guards
+                        .iter()
+                        .map(|g| {
+                            let fut = g.run(ctx.clone(), agent.clone(), Arc::clone(&input));
+                            let name = g.name.clone();
+                            async move { (name, fut.await) }.boxed()
+                        })
+                        .collect();
+                join_all(runs).await
+            }
+        };
+        let mut guard_results = Vec::new();
+        if !blocking.is_empty() {
+            let results = run_guards(blocking).await;
+            check_input_guardrails(agent.name(), results, &mut guard_results)?;
+        }
+
+        let request = ModelRequest::new(input_ref, &settings)
+            .instructions(instructions_ref)
+            .tools(&tool_specs)
+            .handoffs(&handoff_specs)
+            .output_schema(output_schema)
+            .server_state(
+                self.previous_response_id.as_deref(),
+                self.opts.conversation_id.as_deref(),
+            )
+            .prompt(prompt.as_ref());
+        let model_call = call_model(model.as_ref(), request, self.sink.as_ref());
+        let response = if parallel.is_empty() {
+            model_call.await?
+        } else {
+            let guards = run_guards(parallel);
+            tokio::pin!(model_call);
+            tokio::pin!(guards);
+            tokio::select! {
+                results = &mut guards => {
+                    check_input_guardrails(agent.name(), results, &mut guard_results)?;
+                    model_call.await?
+                }
+                response = &mut model_call => {
+                    let results = guards.await;
+                    check_input_guardrails(agent.name(), results, &mut guard_results)?;
+                    response?
+                }
+            }
+        };
+        self.input_guardrail_results.extend(guard_results);
+        drop(tool_specs);
+        drop(handoff_specs);
+
+        self.ctx.add_usage(|u| u.add_request(response.usage));
+        Self::fire(
+            run_hooks.as_ref(),
+            agent.hooks(),
+            &ctx,
+            HookEvent::LlmEnd(&agent, &response),
+        )
+        .await?;
+        if self.server_managed {
+            self.sent_upto = self.transcript.len();
+            if self.opts.previous_response_id.is_some() || self.opts.auto_previous_response_id {
+                if let Some(id) = &response.response_id {
+                    self.previous_response_id = Some(id.clone());
+                }
+            }
+        }
+        let turn_start_transcript = self.transcript.len();
+        let turn_start_items = self.new_items.len();
+
+        // Classify the output.
+        let mut tool_calls: Vec<FunctionCall> = Vec::new();
+        let mut handoff_calls: Vec<(FunctionCall, usize)> = Vec::new();
+        let mut last_message: Option<usize> = None;
+        for item in response.output.iter().cloned() {
+            let kind = match &item {
+                Item::Message(m) if m.role == Role::Assistant => {
+                    last_message = Some(self.new_items.len());
+                    RunItemKind::MessageOutput
+                }
+                Item::FunctionCall(call) => {
+                    if let Some(i) = handoffs.iter().position(|h| h.tool_name == call.name) {
+                        handoff_calls.push((call.clone(), i));
+                        RunItemKind::HandoffCall
+                    } else {
+                        tool_calls.push(call.clone());
+                        RunItemKind::ToolCall
+                    }
+                }
+                Item::Reasoning(_) => RunItemKind::Reasoning,
+                _ => RunItemKind::Other,
+            };
+            self.push_item(kind, item, &agent_name);
+        }
+        self.raw_responses.push(response);
+        if self.server_managed {
+            self.sent_upto = self.transcript.len();
+        }
+
+        // Function tools run concurrently; results keep the call order.
+        let results = if tool_calls.is_empty() {
+            Vec::new()
+        } else {
+            self.run_tools(&agent, &roster, &tool_calls).await?
+        };
+        for r in &results {
+            let item = Item::FunctionCallOutput(agents_core::FunctionCallOutput {
+                id: None,
+                call_id: r.call_id.clone(),
+                output: r.output.to_content(),
+                status: None,
+            });
+            self.push_item(
+                RunItemKind::ToolCallOutput {
+                    output: r.output.clone(),
+                    is_error: r.is_error,
+                },
+                item,
+                &agent_name,
+            );
+        }
+        if !results.is_empty() && agent.reset_tool_choice() {
+            self.tools_used.insert(agent.name().to_owned());
+        }
+
+        // Handoffs: only the first one runs.
+        let mut next_agent: Option<(Agent<C>, Option<agents_core::handoff::InputFilter>)> = None;
+        for (n, (call, idx)) in handoff_calls.iter().enumerate() {
+            if n > 0 {
+                self.push_item(
+                    RunItemKind::ToolCallOutput {
+                        output: ToolOutput::text(MULTIPLE_HANDOFFS_MESSAGE),
+                        is_error: true,
+                    },
+                    Item::function_call_output(call.call_id.clone(), MULTIPLE_HANDOFFS_MESSAGE),
+                    &agent_name,
+                );
+                continue;
+            }
+            let handoff = handoffs[*idx];
+            let raw = if call.arguments.trim().is_empty() {
+                "{}"
+            } else {
+                call.arguments.as_str()
+            };
+            let args = match serde_json::from_str::<Value>(raw) {
+                Ok(v) => v,
+                Err(e) => {
+                    let msg = format!("Error: invalid arguments for `{}`: {e}", call.name);
+                    self.push_item(
+                        RunItemKind::ToolCallOutput {
+                            output: ToolOutput::text(msg.clone()),
+                            is_error: true,
+                        },
+                        Item::function_call_output(call.call_id.clone(), msg),
+                        &agent_name,
+                    );
+                    continue;
+                }
+            };
+            if let Some(fut) = handoff.invoke_callback(ctx.clone(), args) {
+                fut.await.map_err(|e| {
+                    Error::Hook(format!("on_handoff of `{}` failed: {e}", handoff.tool_name))
+                })?;
+            }
+            let target = handoff.agent().clone();
+            self.push_item(
+                RunItemKind::HandoffOutput {
+                    source: agent.name().to_owned(),
+                    target: target.name().to_owned(),
+                },
+                Item::function_call_output(call.call_id.clone(), handoff.output_text()),
+                &agent_name,
+            );
+            let filter = handoff
+                .filter()
+                .cloned()
+                .or_else(|| self.opts.run_config.handoff_input_filter.clone());
+            next_agent = Some((target, filter));
+        }
+
+        self.save_turn(turn_start_transcript).await?;
+
+        if let Some((target, filter)) = next_agent {
+            if let (Some(filter), false) = (filter, self.server_managed) {
+                self.apply_handoff_filter(&filter, turn_start_items);
+            }
+            Self::fire(
+                run_hooks.as_ref(),
+                target.hooks(),
+                &ctx,
+                HookEvent::Handoff(&agent, &target),
+            )
+            .await?;
+            self.emit(RunStreamEvent::AgentUpdated {
+                agent: target.name().to_owned(),
+            });
+            self.agent = target;
+            self.agent_started = false;
+            return Ok(TurnOutcome::Continue);
+        }
+
+        if !results.is_empty() {
+            let chosen = match agent.tool_use_behavior() {
+                ToolUseBehavior::RunLlmAgain => None,
+                ToolUseBehavior::StopOnFirstTool => results.first(),
+                ToolUseBehavior::StopAtTools(names) => {
+                    results.iter().find(|r| names.contains(&r.tool_name))
+                }
+                ToolUseBehavior::Custom(f) => {
+                    return Ok(match f(&ctx, &results) {
+                        ToolsToFinalOutput::RunAgain => TurnOutcome::Continue,
+                        ToolsToFinalOutput::Final(o) => TurnOutcome::Final(o),
+                    })
+                }
+            };
+            return Ok(match chosen {
+                Some(r) => TurnOutcome::Final(match &r.output {
+                    ToolOutput::Json(v) => FinalOutput::Json(v.clone()),
+                    other => FinalOutput::Text(other.to_text()),
+                }),
+                None => TurnOutcome::Continue,
+            });
+        }
+        if !tool_calls.is_empty() || !handoff_calls.is_empty() {
+            return Ok(TurnOutcome::Continue);
+        }
+
+        let Some(index) = last_message else {
+            return Ok(TurnOutcome::Continue);
+        };
+        let Some(message) = self.new_items[index].item.as_message() else {
+            return Ok(TurnOutcome::Continue);
+        };
+        let text = message.text();
+        match agent.output_type() {
+            Some(t) => match t.parse(&text) {
+                Ok(v) => Ok(TurnOutcome::Final(FinalOutput::Json(v))),
+                Err(e) => Err(Error::ModelBehavior(format!(
+                    "agent `{}` produced invalid structured output: {e}",
+                    agent.name()
+                ))),
+            },
+            None => match message.refusal() {
+                Some(r) if text.is_empty() => Ok(TurnOutcome::Final(FinalOutput::Text(r.into()))),
+                _ => Ok(TurnOutcome::Final(FinalOutput::Text(text))),
+            },
+        }
+    }
+
+    async fn save_turn(&mut self, from: usize) -> Result<(), Error> {
+        if let Some(session) = &self.opts.session {
+            let items = &self.transcript[from..];
+            if !items.is_empty() {
+                session.add_items(items).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_handoff_filter(
+        &mut self,
+        filter: &agents_core::handoff::InputFilter,
+        turn_start_items: usize,
+    ) {
+        let turn_items = self.new_items.split_off(turn_start_items);
+        let pre = std::mem::take(&mut self.new_items);
+        let history_len = self.transcript.len()
+            - pre
+                .iter()
+                .chain(&turn_items)
+                .filter(|i| i.is_model_input())
+                .count();
+        let mut history = std::mem::take(&mut self.transcript);
+        history.truncate(history_len);
+        let data = filter(HandoffInputData {
+            input_history: history,
+            pre_handoff_items: pre,
+            new_items: turn_items,
+        });
+        let mut transcript = data.input_history;
+        transcript.extend(
+            data.pre_handoff_items
+                .iter()
+                .chain(&data.new_items)
+                .filter(|i| i.is_model_input())
+                .map(|i| i.item.clone()),
+        );
+        self.transcript = transcript;
+        self.new_items = data.pre_handoff_items;
+        self.new_items.extend(data.new_items);
+    }
+
+    async fn run_tools(
+        &self,
+        agent: &Agent<C>,
+        roster: &[Arc<dyn Tool<C>>],
+        calls: &[FunctionCall],
+    ) -> Result<Vec<ToolCallResult>, Error> {
+        let policy = self.opts.run_config.tool_error_policy;
+        let run_hooks = self.opts.hooks.as_ref();
+        let futs: Vec<BoxFuture<'_, Result<ToolCallResult, Error>>> = calls
+            .iter()
+            .map(|call| {
+                let tool = roster.iter().find(|t| t.name() == call.name);
+                let ctx = &self.ctx;
+                let token = self.cancel.token().clone();
+                async move {
+                    Self::fire(
+                        run_hooks,
+                        agent.hooks(),
+                        ctx,
+                        HookEvent::ToolStart(agent, call),
+                    )
+                    .await?;
+                    let Some(tool) = tool else {
+                        if policy == ToolErrorPolicy::Raise {
+                            return Err(Error::ModelBehavior(format!(
+                                "model called unknown tool `{}`",
+                                call.name
+                            )));
+                        }
+                        let err = ToolError::NotFound(call.name.clone());
+                        let output = ToolOutput::Text(
+                            agents_core::tool::default_tool_error_message(&call.name, &err),
+                        );
+                        return Ok(ToolCallResult {
+                            tool_name: call.name.clone(),
+                            call_id: call.call_id.clone(),
+                            output,
+                            is_error: true,
+                        });
+                    };
+                    let tool_ctx = ToolContext {
+                        run: ctx.clone(),
+                        tool_name: call.name.clone(),
+                        call_id: call.call_id.clone(),
+                        cancel: token,
+                    };
+                    let invocation =
+                        AssertUnwindSafe(tool.invoke(tool_ctx, &call.arguments)).catch_unwind();
+                    let outcome = match tool.timeout() {
+                        Some(limit) => match tokio::time::timeout(limit, invocation).await {
+                            Ok(r) => r,
+                            Err(_) => Ok(Err(ToolError::Timeout(limit))),
+                        },
+                        None => invocation.await,
+                    };
+                    let outcome = outcome.unwrap_or_else(|panic| {
+                        Err(ToolError::Panicked(panic_message(panic.as_ref())))
+                    });
+                    let (output, is_error) = match outcome {
+                        Ok(output) => (output, false),
+                        Err(err) => {
+                            if policy == ToolErrorPolicy::Raise {
+                                return Err(match err {
+                                    ToolError::Timeout(timeout) => Error::ToolTimeout {
+                                        tool: call.name.clone(),
+                                        timeout,
+                                    },
+                                    other => Error::Tool {
+                                        tool: call.name.clone(),
+                                        message: other.to_string(),
+                                    },
+                                });
+                            }
+                            (ToolOutput::Text(tool.format_error(&err)), true)
+                        }
+                    };
+                    Self::fire(
+                        run_hooks,
+                        agent.hooks(),
+                        ctx,
+                        HookEvent::ToolEnd(agent, call, &output),
+                    )
+                    .await?;
+                    Ok(ToolCallResult {
+                        tool_name: call.name.clone(),
+                        call_id: call.call_id.clone(),
+                        output,
+                        is_error,
+                    })
+                }
+                .boxed()
+            })
+            .collect();
+        let cap = self
+            .opts
+            .run_config
+            .max_tool_concurrency
+            .unwrap_or(calls.len())
+            .max(1);
+        let results: Vec<Result<ToolCallResult, Error>> =
+            futures::stream::iter(futs).buffered(cap).collect().await;
+        results.into_iter().collect()
+    }
+
+    async fn finish(&mut self, output: &FinalOutput) -> Result<(), Error> {
+        let agent = self.agent.clone();
+        let guards: Vec<_> = agent
+            .output_guardrails()
+            .iter()
+            .chain(&self.opts.run_config.output_guardrails)
+            .cloned()
+            .collect();
+        if !guards.is_empty() {
+            let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> = guards
+                .iter()
+                .map(|g| {
+                    let fut = g.run(self.ctx.clone(), agent.clone(), output.clone());
+                    let name = g.name.clone();
+                    async move { (name, fut.await) }.boxed()
+                })
+                .collect();
+            for (name, result) in join_all(runs).await {
+                let out = result.map_err(|e| {
+                    Error::UserError(format!("output guardrail `{name}` failed: {e}"))
+                })?;
+                let result = OutputGuardrailResult {
+                    guardrail: name,
+                    agent: agent.name().to_owned(),
+                    agent_output: output.clone(),
+                    output: out,
+                };
+                let tripped = result.output.tripwire_triggered;
+                self.output_guardrail_results.push(result.clone());
+                if tripped {
+                    return Err(Error::OutputGuardrailTripwire(Box::new(result)));
+                }
+            }
+        }
+        let ctx = self.ctx.clone();
+        Self::fire(
+            self.opts.hooks.as_ref(),
+            agent.hooks(),
+            &ctx,
+            HookEvent::AgentEnd(&agent, output),
+        )
+        .await
+    }
+
+    fn into_result(self, output: FinalOutput) -> RunResult<C> {
+        RunResult {
+            input: self.input,
+            new_items: self.new_items,
+            raw_responses: self.raw_responses,
+            final_output: Some(output),
+            last_agent: self.agent,
+            usage: self.ctx.usage(),
+            input_guardrail_results: self.input_guardrail_results,
+            output_guardrail_results: self.output_guardrail_results,
+            turns: self.turn,
+        }
+    }
+
+    fn into_error(self, error: Error) -> RunError {
+        RunError {
+            error,
+            details: Box::new(RunErrorDetails {
+                input: self.input,
+                new_items: self.new_items,
+                raw_responses: self.raw_responses,
+                usage: self.ctx.usage(),
+                last_agent: self.agent.name().to_owned(),
+                input_guardrail_results: self.input_guardrail_results,
+                turns: self.turn,
+            }),
+        }
+    }
+}
+
+fn check_input_guardrails(
+    agent: &str,
+    results: Vec<(String, Result<GuardrailOutput, String>)>,
+    out: &mut Vec<InputGuardrailResult>,
+) -> Result<(), Error> {
+    for (name, result) in results {
+        let output = result
+            .map_err(|e| Error::UserError(format!("input guardrail `{name}` failed: {e}")))?;
+        let result = InputGuardrailResult {
+            guardrail: name,
+            agent: agent.to_owned(),
+            output,
+        };
+        let tripped = result.output.tripwire_triggered;
+        out.push(result.clone());
+        if tripped {
+            return Err(Error::InputGuardrailTripwire(Box::new(result)));
+        }
+    }
+    Ok(())
+}
+
+async fn call_model(
+    model: &dyn Model,
+    request: ModelRequest<'_>,
+    sink: Option<&EventSink>,
+) -> Result<ModelResponse, Error> {
+    let Some(sink) = sink else {
+        return Ok(model.get_response(request).await?);
+    };
+    let mut stream = model.stream_response(request);
+    while let Some(event) = stream.next().await {
+        match event? {
+            ModelStreamEvent::Completed(response) => return Ok(response),
+            other => sink.push(RunStreamEvent::RawModel(other)),
+        }
+    }
+    Err(Error::Model(ModelError::Stream(
+        "the model stream ended without a completed response".into(),
+    )))
+}
+
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
