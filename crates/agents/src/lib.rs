@@ -1,0 +1,210 @@
+//! An agent SDK for Rust.
+//!
+//! An [`Agent`] is a stateless, shareable blueprint: instructions, a model,
+//! tools, handoffs, guardrails and an output type. The [`Runner`] runs it:
+//! it calls the model, runs the tools the model asks for, follows handoffs,
+//! and stops at a final output, streaming events if you ask.
+//!
+//! This crate re-exports the SDK's layers:
+//!
+//! | crate | what it holds |
+//! |---|---|
+//! | `agents-core` | items, [`Agent`], the [`Tool`], [`Toolkit`], [`Model`] and [`Session`] traits |
+//! | `agents-runner` | the agent loop: [`Runner`], [`RunSession`], streaming, guardrails, handoffs |
+//! | `agents-model-openai` (feature `openai`, default) | the OpenAI Responses and Chat Completions models |
+//!
+//! ```
+//! use agents::prelude::*;
+//! use agents_core::testing::{function_call, ScriptedModel};
+//!
+//! #[derive(serde::Deserialize, schemars::JsonSchema)]
+//! struct City { city: String }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let model = ScriptedModel::new();
+//! model.push_output(vec![function_call("get_weather", r#"{"city":"Paris"}"#)]);
+//! model.push_text("It is sunny in Paris.");
+//!
+//! let weather = FunctionTool::new("get_weather", "Weather of a city.", |_ctx, a: City| async move {
+//!     Ok::<_, String>(format!("sunny in {}", a.city))
+//! });
+//! let agent: Agent = Agent::builder("Weather bot")
+//!     .instructions("Use the weather tool.")
+//!     .model(model.clone())
+//!     .tool(weather)
+//!     .build();
+//!
+//! let result = Runner::run(&agent, "Weather in Paris?", RunOptions::default()).await?;
+//! assert_eq!(result.final_output_text(), "It is sunny in Paris.");
+//! # Ok(()) }
+//! ```
+//!
+//! With the `openai` feature (on by default), agents may name their model
+//! (`.model("gpt-4.1-mini")`): [`Runner`] and [`AgentExt`] resolve names
+//! through [`openai::MultiProvider`] configured from the environment
+//! (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, ...), unless the run configures
+//! another provider.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+use std::future::Future;
+
+#[doc(inline)]
+pub use agents_core::{
+    agent, context, guardrail, handoff, hooks, items, model, output, run_item, schema, session,
+    settings, tool, toolkit, usage, Agent, AgentBuilder, AgentModel, BoxFuture, BoxStream,
+    Content, ContentPart, Error, FinalOutput, FunctionCall, FunctionCallOutput, FunctionTool,
+    GuardrailOutput, Handoff, HandoffInputData, Hooks, InputGuardrail, InputGuardrailResult,
+    IntoToolOutput, Item, MemorySession, Message, Model, ModelError, ModelProvider, ModelRequest,
+    ModelResponse, ModelSettings, ModelStreamEvent, NoArgs, OutputGuardrail,
+    OutputGuardrailResult, OutputSchema, OutputType, Prompt, ReasoningSettings, RequestUsage,
+    RetrySettings, Role, RunContext, RunItem, RunItemKind, Session, SessionError, Tool,
+    ToolChoice, ToolContext, ToolError, ToolOutput, ToolSpec, ToolUseBehavior, Toolkit,
+    ToolkitError, ToolkitSession, Usage,
+};
+#[doc(inline)]
+pub use agents_runner::{
+    CancelHandle, CancelMode, MaxTurnsData, ModelInputData, RunConfig, RunError, RunErrorDetails,
+    RunInput, RunOptions, RunResult, RunResultStreaming, RunSession, RunStreamEvent,
+    ToolErrorPolicy, DEFAULT_MAX_TURNS,
+};
+
+/// Test helpers: [`ScriptedModel`](testing::ScriptedModel) and item builders.
+#[cfg(feature = "testing")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
+pub mod testing {
+    #[doc(inline)]
+    pub use agents_core::testing::*;
+}
+
+/// The OpenAI models and providers.
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub mod openai {
+    #[doc(inline)]
+    pub use agents_model_openai::*;
+}
+
+/// The agent loop crate, for the items not re-exported at the top level.
+pub mod runner {
+    #[doc(inline)]
+    pub use agents_runner::*;
+}
+
+/// Installs the default model provider once: with the `openai` feature, a
+/// [`openai::MultiProvider`] configured from the environment. Runs that set
+/// `RunConfig::model_provider` are not affected.
+pub fn init_default_provider() {
+    #[cfg(feature = "openai")]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if agents_runner::default_model_provider().is_none() {
+                agents_runner::set_default_model_provider(std::sync::Arc::new(
+                    openai::MultiProvider::from_env(),
+                ));
+            }
+        });
+    }
+}
+
+/// Runs agents; like [`agents_runner::Runner`], with the default model
+/// provider of this crate's features installed first.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Runner;
+
+impl Runner {
+    /// Runs `agent` on `input` until it produces a final output.
+    pub async fn run<C: Send + Sync + 'static>(
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        options: RunOptions<C>,
+    ) -> Result<RunResult<C>, RunError> {
+        init_default_provider();
+        agents_runner::Runner::run(agent, input, options).await
+    }
+
+    /// Runs on a runtime of its own; fails inside an async runtime.
+    pub fn run_blocking<C: Send + Sync + 'static>(
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        options: RunOptions<C>,
+    ) -> Result<RunResult<C>, RunError> {
+        init_default_provider();
+        agents_runner::Runner::run_blocking(agent, input, options)
+    }
+
+    /// Runs `agent`, streaming events.
+    pub fn run_streamed<C: Send + Sync + 'static>(
+        agent: &Agent<C>,
+        input: impl Into<RunInput>,
+        options: RunOptions<C>,
+    ) -> RunResultStreaming<C> {
+        init_default_provider();
+        agents_runner::Runner::run_streamed(agent, input, options)
+    }
+}
+
+/// `agent.run(..)`, `agent.run_stream(..)` and `agent.create_session(..)`,
+/// with the default model provider installed first.
+pub trait AgentExt<C: Send + Sync + 'static> {
+    /// Runs once; toolkit sessions are opened for this run and always closed.
+    fn run(
+        &self,
+        input: impl Into<RunInput>,
+        options: RunOptions<C>,
+    ) -> impl Future<Output = Result<RunResult<C>, RunError>> + Send;
+
+    /// Runs once, streaming.
+    fn run_stream(&self, input: impl Into<RunInput>, options: RunOptions<C>)
+        -> RunResultStreaming<C>;
+
+    /// Opens a [`RunSession`] bound to one user's context.
+    fn create_session(
+        &self,
+        context: C,
+    ) -> impl Future<Output = Result<RunSession<C>, RunError>> + Send;
+}
+
+impl<C: Send + Sync + 'static> AgentExt<C> for Agent<C> {
+    fn run(
+        &self,
+        input: impl Into<RunInput>,
+        options: RunOptions<C>,
+    ) -> impl Future<Output = Result<RunResult<C>, RunError>> + Send {
+        init_default_provider();
+        agents_runner::AgentRunExt::run(self, input, options)
+    }
+
+    fn run_stream(
+        &self,
+        input: impl Into<RunInput>,
+        options: RunOptions<C>,
+    ) -> RunResultStreaming<C> {
+        init_default_provider();
+        agents_runner::AgentRunExt::run_stream(self, input, options)
+    }
+
+    fn create_session(
+        &self,
+        context: C,
+    ) -> impl Future<Output = Result<RunSession<C>, RunError>> + Send {
+        init_default_provider();
+        agents_runner::AgentRunExt::create_session(self, context)
+    }
+}
+
+/// The common imports: `use agents::prelude::*;`.
+pub mod prelude {
+    pub use crate::{
+        Agent, AgentExt, FinalOutput, FunctionTool, Handoff, InputGuardrail, Item,
+        ModelSettings, OutputGuardrail, RunConfig, RunContext, RunOptions, RunStreamEvent, Runner,
+        Session, Tool, ToolContext, ToolOutput,
+    };
+    pub use futures::StreamExt;
+}
+
+/// The README's examples, compiled as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
