@@ -137,12 +137,11 @@ fn bench() -> Result<(), String> {
         "bench",
         "cargo",
         &[
-            "run",
-            "--release",
+            "bench",
             "--package",
             "agents",
-            "--example",
-            "bench",
+            "--bench",
+            "sdk",
             "--all-features",
         ],
     )

@@ -52,15 +52,14 @@ use std::future::Future;
 #[doc(inline)]
 pub use agents_core::{
     agent, context, guardrail, handoff, hooks, items, model, output, run_item, schema, session,
-    settings, tool, toolkit, usage, Agent, AgentBuilder, AgentModel, BoxFuture, BoxStream,
-    Content, ContentPart, Error, FinalOutput, FunctionCall, FunctionCallOutput, FunctionTool,
+    settings, tool, toolkit, usage, Agent, AgentBuilder, AgentModel, BoxFuture, BoxStream, Content,
+    ContentPart, Error, FinalOutput, FunctionCall, FunctionCallOutput, FunctionTool,
     GuardrailOutput, Handoff, HandoffInputData, Hooks, InputGuardrail, InputGuardrailResult,
     IntoToolOutput, Item, MemorySession, Message, Model, ModelError, ModelProvider, ModelRequest,
-    ModelResponse, ModelSettings, ModelStreamEvent, NoArgs, OutputGuardrail,
-    OutputGuardrailResult, OutputSchema, OutputType, Prompt, ReasoningSettings, RequestUsage,
-    RetrySettings, Role, RunContext, RunItem, RunItemKind, Session, SessionError, Tool,
-    ToolChoice, ToolContext, ToolError, ToolOutput, ToolSpec, ToolUseBehavior, Toolkit,
-    ToolkitError, ToolkitSession, Usage,
+    ModelResponse, ModelSettings, ModelStreamEvent, NoArgs, OutputGuardrail, OutputGuardrailResult,
+    OutputSchema, OutputType, Prompt, ReasoningSettings, RequestUsage, RetrySettings, Role,
+    RunContext, RunItem, RunItemKind, Session, SessionError, Tool, ToolChoice, ToolContext,
+    ToolError, ToolOutput, ToolSpec, ToolUseBehavior, Toolkit, ToolkitError, ToolkitSession, Usage,
 };
 #[doc(inline)]
 pub use agents_runner::{
@@ -156,8 +155,11 @@ pub trait AgentExt<C: Send + Sync + 'static> {
     ) -> impl Future<Output = Result<RunResult<C>, RunError>> + Send;
 
     /// Runs once, streaming.
-    fn run_stream(&self, input: impl Into<RunInput>, options: RunOptions<C>)
-        -> RunResultStreaming<C>;
+    fn run_stream(
+        &self,
+        input: impl Into<RunInput>,
+        options: RunOptions<C>,
+    ) -> RunResultStreaming<C>;
 
     /// Opens a [`RunSession`] bound to one user's context.
     fn create_session(
@@ -197,9 +199,9 @@ impl<C: Send + Sync + 'static> AgentExt<C> for Agent<C> {
 /// The common imports: `use agents::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Agent, AgentExt, FinalOutput, FunctionTool, Handoff, InputGuardrail, Item,
-        ModelSettings, OutputGuardrail, RunConfig, RunContext, RunOptions, RunStreamEvent, Runner,
-        Session, Tool, ToolContext, ToolOutput,
+        Agent, AgentExt, FinalOutput, FunctionTool, Handoff, InputGuardrail, Item, ModelSettings,
+        OutputGuardrail, RunConfig, RunContext, RunOptions, RunStreamEvent, Runner, Session, Tool,
+        ToolContext, ToolOutput,
     };
     pub use futures::StreamExt;
 }

@@ -1,0 +1,54 @@
+//! Run with: cargo run --example chat_completions
+//!
+//! The same agent loop over the Chat Completions API, which every
+//! OpenAI-compatible server speaks. Point it at a local server, e.g. Ollama:
+//!
+//! ```sh
+//! OPENAI_API_KEY=ollama OPENAI_BASE_URL=http://localhost:11434/v1 OPENAI_MODEL=llama3.2 \
+//!     cargo run --example chat_completions
+//! ```
+//!
+//! Offline by default (a scripted local server).
+
+mod common;
+
+use agents::openai::OpenAIApi;
+use agents::prelude::*;
+use agents_testkit::Reply;
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Add {
+    a: i64,
+    b: i64,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let backend = common::backend(
+        OpenAIApi::ChatCompletions,
+        vec![
+            Reply::function_call("call_add_1", "add", r#"{"a":19,"b":23}"#),
+            Reply::text("19 + 23 = 42."),
+        ],
+    )
+    .await;
+
+    let add = FunctionTool::new(
+        "add",
+        "Adds two integers.",
+        |_ctx: ToolContext, args: Add| async move { Ok::<_, String>((args.a + args.b).to_string()) },
+    );
+    let agent: Agent = Agent::builder("Calculator")
+        .instructions("Use the add tool for arithmetic, then answer briefly.")
+        .model(backend.model.as_str())
+        .tool(add)
+        .build();
+    let options = RunOptions::default().run_config(RunConfig {
+        model_provider: Some(backend.provider.clone()),
+        ..Default::default()
+    });
+    let result = Runner::run(&agent, "What is 19 + 23?", options).await?;
+    println!("{}", result.final_output_text());
+    println!("({} model requests)", result.usage.requests);
+    Ok(())
+}
