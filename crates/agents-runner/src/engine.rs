@@ -392,10 +392,11 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 join_all(runs).await
             }
         };
-        let mut guard_results = Vec::new();
+        // Results go straight onto the run, so a tripwire or a failed model
+        // call still reports the guardrails that ran.
         if !blocking.is_empty() {
             let results = run_guards(blocking).await;
-            check_input_guardrails(agent.name(), results, &mut guard_results)?;
+            check_input_guardrails(agent.name(), results, &mut self.input_guardrail_results)?;
         }
 
         let request = ModelRequest::new(input_ref, &settings)
@@ -417,17 +418,16 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             tokio::pin!(guards);
             tokio::select! {
                 results = &mut guards => {
-                    check_input_guardrails(agent.name(), results, &mut guard_results)?;
+                    check_input_guardrails(agent.name(), results, &mut self.input_guardrail_results)?;
                     model_call.await?
                 }
                 response = &mut model_call => {
                     let results = guards.await;
-                    check_input_guardrails(agent.name(), results, &mut guard_results)?;
+                    check_input_guardrails(agent.name(), results, &mut self.input_guardrail_results)?;
                     response?
                 }
             }
         };
-        self.input_guardrail_results.extend(guard_results);
         drop(tool_specs);
         drop(handoff_specs);
 
@@ -706,6 +706,14 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                         let output = ToolOutput::Text(
                             agents_core::tool::default_tool_error_message(&call.name, &err),
                         );
+                        // Every on_tool_start has its on_tool_end.
+                        Self::fire(
+                            run_hooks,
+                            agent.hooks(),
+                            ctx,
+                            HookEvent::ToolEnd(agent, call, &output),
+                        )
+                        .await?;
                         return Ok(ToolCallResult {
                             tool_name: call.name.clone(),
                             call_id: call.call_id.clone(),
@@ -719,8 +727,13 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                         call_id: call.call_id.clone(),
                         cancel: token,
                     };
+                    // `invoke` runs inside the guarded future, so a panic while
+                    // the tool builds its future is caught too.
                     let invocation =
-                        AssertUnwindSafe(tool.invoke(tool_ctx, &call.arguments)).catch_unwind();
+                        AssertUnwindSafe(
+                            async move { tool.invoke(tool_ctx, &call.arguments).await },
+                        )
+                        .catch_unwind();
                     let outcome = match tool.timeout() {
                         Some(limit) => match tokio::time::timeout(limit, invocation).await {
                             Ok(r) => r,

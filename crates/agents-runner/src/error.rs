@@ -20,7 +20,7 @@ pub struct RunErrorDetails {
     pub last_agent: String,
     /// Input guardrail results so far.
     pub input_guardrail_results: Vec<InputGuardrailResult>,
-    /// Turns completed.
+    /// Turns started (model calls made or attempted).
     pub turns: u32,
 }
 

@@ -127,6 +127,13 @@ impl EventSink {
             .push_back(event);
     }
 
+    fn is_empty(&self) -> bool {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_empty()
+    }
+
     fn pop(&self) -> Option<RunStreamEvent> {
         self.queue
             .lock()
@@ -153,7 +160,7 @@ pub struct RunResultStreaming<C = ()> {
 impl<C> fmt::Debug for RunResultStreaming<C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RunResultStreaming")
-            .field("complete", &self.driver.is_none())
+            .field("complete", &(self.driver.is_none() && self.sink.is_empty()))
             .finish_non_exhaustive()
     }
 }
@@ -193,7 +200,7 @@ impl<C: Send + Sync + 'static> RunResultStreaming<C> {
 
     /// Whether the run has ended and every event was consumed.
     pub fn is_complete(&self) -> bool {
-        self.driver.is_none()
+        self.driver.is_none() && self.sink.is_empty()
     }
 
     /// Drives the run to its end (dropping unread events) and returns the result.
