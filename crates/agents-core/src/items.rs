@@ -81,6 +81,8 @@ pub enum ContentPart {
         text: String,
         /// Annotations (citations and so on), kept as raw JSON.
         annotations: Vec<Value>,
+        /// Token log probabilities, kept as raw JSON (empty when not requested).
+        logprobs: Vec<Value>,
     },
     /// `refusal`: the model declined to answer.
     Refusal {
@@ -183,6 +185,7 @@ impl Item {
             Content::Parts(vec![ContentPart::OutputText {
                 text: text.into(),
                 annotations: Vec::new(),
+                logprobs: Vec::new(),
             }]),
         ))
     }
@@ -377,6 +380,8 @@ enum PartRepr {
         text: String,
         #[serde(default)]
         annotations: Vec<Value>,
+        #[serde(default)]
+        logprobs: Vec<Value>,
     },
     Refusal {
         refusal: String,
@@ -400,6 +405,7 @@ enum PartRef<'a> {
     OutputText {
         text: &'a str,
         annotations: &'a [Value],
+        logprobs: &'a [Value],
     },
     Refusal {
         refusal: &'a str,
@@ -418,9 +424,16 @@ impl Serialize for ContentPart {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
             ContentPart::InputText { text } => PartRef::InputText { text }.serialize(s),
-            ContentPart::OutputText { text, annotations } => {
-                PartRef::OutputText { text, annotations }.serialize(s)
+            ContentPart::OutputText {
+                text,
+                annotations,
+                logprobs,
+            } => PartRef::OutputText {
+                text,
+                annotations,
+                logprobs,
             }
+            .serialize(s),
             ContentPart::Refusal { refusal } => PartRef::Refusal { refusal }.serialize(s),
             ContentPart::InputImage {
                 image_url,
@@ -450,9 +463,15 @@ impl<'de> Deserialize<'de> for ContentPart {
         let repr: PartRepr = serde_json::from_value(value).map_err(D::Error::custom)?;
         Ok(match repr {
             PartRepr::InputText { text } => ContentPart::InputText { text },
-            PartRepr::OutputText { text, annotations } => {
-                ContentPart::OutputText { text, annotations }
-            }
+            PartRepr::OutputText {
+                text,
+                annotations,
+                logprobs,
+            } => ContentPart::OutputText {
+                text,
+                annotations,
+                logprobs,
+            },
             PartRepr::Refusal { refusal } => ContentPart::Refusal { refusal },
             PartRepr::InputImage {
                 image_url,
