@@ -501,7 +501,7 @@ mod tests {
     fn known_items_round_trip() {
         let m = round_trip(
             json!({"type":"message","id":"msg_1","role":"assistant","status":"completed",
-            "content":[{"type":"output_text","text":"hi","annotations":[]}]}),
+            "content":[{"type":"output_text","text":"hi","annotations":[],"logprobs":[]}]}),
         );
         assert_eq!(m.as_message().map(Message::text).as_deref(), Some("hi"));
         round_trip(json!({"type":"function_call","call_id":"c1","name":"f","arguments":"{}"}));
