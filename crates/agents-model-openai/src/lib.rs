@@ -1,0 +1,146 @@
+//! OpenAI models for the agents SDK: the Responses API
+//! ([`OpenAIResponsesModel`], the default) and the Chat Completions API
+//! ([`OpenAIChatCompletionsModel`]), the [`OpenAIProvider`] that makes them
+//! from model names, and the prefix-routing [`MultiProvider`].
+//!
+//! ```
+//! use agents_core::{Item, ModelProvider, ModelRequest, ModelSettings};
+//! use agents_model_openai::{OpenAIProvider, OpenAIResponsesModel};
+//!
+//! let provider = OpenAIProvider::builder()
+//!     .api_key("sk-test")
+//!     .base_url("http://127.0.0.1:8080/v1")
+//!     .build();
+//! // A model for an agent (not called here: no server is running).
+//! let model = provider.get_model(Some("gpt-4.1"))?;
+//! assert!(format!("{model:?}").contains("gpt-4.1"));
+//!
+//! // The exact JSON a Responses model would send.
+//! let input = [Item::user("Hello")];
+//! let settings = ModelSettings::new().temperature(0.5);
+//! let request = ModelRequest::new(&input, &settings).instructions(Some("Be brief."));
+//! let body = provider.responses_model("gpt-4.1").request_body(&request, false)?;
+//! assert_eq!(
+//!     body,
+//!     serde_json::json!({
+//!         "model": "gpt-4.1",
+//!         "instructions": "Be brief.",
+//!         "input": [{"type": "message", "role": "user", "content": "Hello"}],
+//!         "temperature": 0.5
+//!     })
+//! );
+//! # Ok::<(), agents_core::ModelError>(())
+//! ```
+//!
+//! # Configuration
+//!
+//! [`OpenAIProvider::from_env`] reads `OPENAI_API_KEY`, `OPENAI_BASE_URL`,
+//! `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID` and `OPENAI_MODEL`; the builder's
+//! arguments win over the environment. Construction never fails: without a
+//! key, requests to the official API fail with a clear error, and requests to
+//! other base URLs go without an `Authorization` header. The key never appears
+//! in `Debug` output, errors or logs.
+//!
+//! # OpenAI-compatible servers (Ollama, vLLM, LM Studio)
+//!
+//! Point the base URL at the server and use Chat Completions, which they all
+//! speak; no key is needed unless the server asks for one:
+//!
+//! ```
+//! use agents_core::ModelProvider;
+//! use agents_model_openai::OpenAIProvider;
+//!
+//! // Ollama: `ollama serve`, then `ollama pull llama3.2`.
+//! let ollama = OpenAIProvider::builder()
+//!     .base_url("http://127.0.0.1:11434/v1") // vLLM: :8000/v1, LM Studio: :1234/v1
+//!     .chat_completions()
+//!     .default_model("llama3.2")
+//!     .ignore_env()
+//!     .build();
+//! let model = ollama.get_model(None)?;
+//! # Ok::<(), agents_core::ModelError>(())
+//! ```
+//!
+//! Register it in a [`MultiProvider`] to pick it per agent by name
+//! (`"ollama/llama3.2"`), next to OpenAI models (`"gpt-4.1"`).
+//!
+//! # Request mapping
+//!
+//! Every [`ModelSettings`](agents_core::ModelSettings) field is sent where the
+//! API accepts it:
+//!
+//! | setting | Responses | Chat Completions |
+//! |---|---|---|
+//! | `temperature`, `top_p` | same name | same name |
+//! | `frequency_penalty`, `presence_penalty` | not sent (the API has none; use `extra_body`) | same name |
+//! | `tool_choice` | `"auto"`/`"required"`/`"none"`/`{"type":"function","name"}` | `{"type":"function","function":{"name"}}` for a name |
+//! | `parallel_tool_calls` | sent only when there are tools | sent only when there are tools |
+//! | `truncation` | same name | not sent (no such setting) |
+//! | `max_tokens` | `max_output_tokens` | `max_completion_tokens` |
+//! | `reasoning` | `reasoning: {effort, summary}` | `reasoning_effort` |
+//! | `verbosity` | `text.verbosity` | `verbosity` |
+//! | `metadata`, `store` | same name | same name |
+//! | `include_usage` | (usage is always reported) | `stream_options.include_usage`, default `true` when streaming |
+//! | `extra_headers`, `extra_query` | HTTP headers and query parameters | same |
+//! | `extra_body` | merged into the body last (wins) | same |
+//! | `retry`, `timeout` | see *Reliability* | same |
+//!
+//! Function tools and handoffs are both sent as strict-capable function tools;
+//! the output schema becomes `text.format` (Responses) or `response_format`
+//! (Chat) of type `json_schema`. `previous_response_id`, `conversation_id`
+//! (`conversation`) and `prompt` are Responses features; the Chat model
+//! rejects requests that use them with [`ModelError::Other`](agents_core::ModelError::Other).
+//!
+//! # Reliability
+//!
+//! - **Retries** are off unless `ModelSettings::retry` is set. Then 408, 409,
+//!   429, 5xx, connection failures and timeouts are retried with exponential
+//!   backoff (`initial_backoff * 2^n`, capped at `max_backoff`, minus up to
+//!   25 % jitter). A `retry-after-ms` or `Retry-After` (seconds) hint of at
+//!   most 60 s replaces the computed delay. A stream is never retried once it
+//!   has yielded an event.
+//! - **Timeouts**: `ModelSettings::timeout` bounds each attempt. For
+//!   non-streamed calls it covers the whole exchange; for streams it bounds
+//!   the wait for the response headers and then each wait for more bytes.
+//!   Expiry is [`ModelError::Timeout`](agents_core::ModelError::Timeout).
+//! - **Errors** are [`ModelError`](agents_core::ModelError)s:
+//!   `Http { status, message, request_id, body, retry_after }` for error
+//!   statuses, `Connection`, `Timeout`, `InvalidResponse` for bodies or
+//!   events that are not what the API documents (never a panic), and
+//!   `Stream` when a stream breaks or ends before its final event
+//!   (`response.completed`, or `[DONE]` for Chat Completions). Unknown
+//!   Responses event types are passed on as `ModelStreamEvent::Other`.
+//!   `response.incomplete` (for example `max_output_tokens` reached) ends a
+//!   stream like `response.completed`, with the partial output, as a
+//!   non-streamed `incomplete` response does; `response.failed` and `error`
+//!   events are `Stream` errors. A stream request answered with plain JSON
+//!   (a server that ignores `"stream": true`) yields that complete response.
+//!   Function-call arguments are passed on as the model wrote them, valid
+//!   JSON or not; the runner reports malformed arguments back to the model.
+//!
+//! See `DESIGN.md` in this crate for why requests are sent with `reqwest`
+//! directly rather than through async-openai's client.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod chat;
+mod client;
+mod provider;
+mod responses;
+mod retry;
+mod sse;
+mod transport;
+
+pub use chat::OpenAIChatCompletionsModel;
+pub use client::{OpenAIClient, OPENAI_BASE_URL};
+pub use provider::{
+    MultiProvider, OpenAIApi, OpenAIProvider, OpenAIProviderBuilder, DEFAULT_MODEL,
+};
+pub use responses::OpenAIResponsesModel;
+
+/// The async-openai crate, whose [`Config`](async_openai::config::Config)
+/// types configure an [`OpenAIClient`].
+pub use async_openai;
+/// The reqwest crate, whose `Client` sends the requests
+/// ([`OpenAIClient::with_http_client`]).
+pub use reqwest;

@@ -1,0 +1,220 @@
+//! A small incremental parser of `text/event-stream` bodies.
+//!
+//! It follows the WHATWG rules that matter for OpenAI streams: lines end in
+//! `\n`, `\r\n` or `\r`; `data:` lines of one event are joined with `\n`; a
+//! blank line dispatches the event; lines starting with `:` are comments; an
+//! event that is not terminated by a blank line before the end of the body is
+//! discarded (so a truncated stream never yields half an event).
+
+/// One dispatched server-sent event.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct SseEvent {
+    /// The `event:` field, if any.
+    pub(crate) event: Option<String>,
+    /// The joined `data:` lines.
+    pub(crate) data: String,
+}
+
+/// Incremental SSE parser: feed bytes, take events.
+#[derive(Debug, Default)]
+pub(crate) struct SseParser {
+    buf: Vec<u8>,
+    /// Start of the unparsed part of `buf`.
+    pos: usize,
+    /// A `\r` ended the previous line, so a leading `\n` belongs to it.
+    skip_lf: bool,
+    /// `buf[pos..scanned]` holds no line end: a long line arriving in many
+    /// chunks is scanned once, not once per chunk.
+    scanned: usize,
+    pending: Pending,
+}
+
+/// The fields of the event being read.
+#[derive(Debug, Default)]
+struct Pending {
+    event: Option<String>,
+    data: String,
+    has_data: bool,
+}
+
+impl SseParser {
+    /// Appends body bytes.
+    pub(crate) fn feed(&mut self, chunk: &[u8]) {
+        if self.pos > 0 && self.pos == self.buf.len() {
+            self.buf.clear();
+            self.pos = 0;
+            self.scanned = 0;
+        } else if self.pos > 64 * 1024 {
+            self.buf.drain(..self.pos);
+            self.scanned = self.scanned.saturating_sub(self.pos);
+            self.pos = 0;
+        }
+        self.buf.extend_from_slice(chunk);
+    }
+
+    /// The next complete event, if the fed bytes contain one.
+    pub(crate) fn next_event(&mut self) -> Option<SseEvent> {
+        loop {
+            if self.skip_lf && self.pos < self.buf.len() {
+                if self.buf[self.pos] == b'\n' {
+                    self.pos += 1;
+                }
+                self.skip_lf = false;
+            }
+            let from = self.scanned.max(self.pos);
+            let Some(found) = self.buf[from..]
+                .iter()
+                .position(|b| *b == b'\n' || *b == b'\r')
+            else {
+                self.scanned = self.buf.len();
+                return None;
+            };
+            let end = from - self.pos + found;
+            let rest = &self.buf[self.pos..];
+            let raw = &rest[..end];
+            self.skip_lf = rest[end] == b'\r';
+            self.pos += end + 1;
+            let line = String::from_utf8_lossy(raw);
+            if let Some(event) = self.pending.process_line(&line) {
+                return Some(event);
+            }
+        }
+    }
+
+    /// Whether bytes of an unfinished event are pending (used to describe
+    /// truncated streams).
+    pub(crate) fn has_partial_event(&self) -> bool {
+        self.pending.has_data || self.pending.event.is_some() || self.pos < self.buf.len()
+    }
+}
+
+impl Pending {
+    fn process_line(&mut self, line: &str) -> Option<SseEvent> {
+        if line.is_empty() {
+            let event = self.event.take();
+            if !self.has_data {
+                return None;
+            }
+            self.has_data = false;
+            return Some(SseEvent {
+                event,
+                data: std::mem::take(&mut self.data),
+            });
+        }
+        if line.starts_with(':') {
+            return None;
+        }
+        let (field, value) = match line.find(':') {
+            Some(i) => {
+                let value = &line[i + 1..];
+                (&line[..i], value.strip_prefix(' ').unwrap_or(value))
+            }
+            None => (line, ""),
+        };
+        match field {
+            "data" => {
+                if self.has_data {
+                    self.data.push('\n');
+                }
+                self.data.push_str(value);
+                self.has_data = true;
+            }
+            "event" => self.event = Some(value.to_owned()),
+            _ => {} // `id`, `retry` and unknown fields are not needed.
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_chunks(chunks: &[&[u8]]) -> (Vec<SseEvent>, bool) {
+        let mut p = SseParser::default();
+        let mut out = Vec::new();
+        for c in chunks {
+            p.feed(c);
+            while let Some(e) = p.next_event() {
+                out.push(e);
+            }
+        }
+        let partial = p.has_partial_event();
+        (out, partial)
+    }
+
+    fn ev(event: Option<&str>, data: &str) -> SseEvent {
+        SseEvent {
+            event: event.map(str::to_owned),
+            data: data.to_owned(),
+        }
+    }
+
+    #[test]
+    fn parses_events_split_anywhere() {
+        let body =
+            b"event: a\ndata: {\"x\":1}\n\n: comment\ndata: one\ndata:two\n\ndata: [DONE]\n\n";
+        let whole = parse_chunks(&[body]);
+        assert_eq!(
+            whole.0,
+            vec![
+                ev(Some("a"), "{\"x\":1}"),
+                ev(None, "one\ntwo"),
+                ev(None, "[DONE]")
+            ]
+        );
+        assert!(!whole.1);
+        // Byte by byte gives the same events.
+        let bytes: Vec<&[u8]> = body.chunks(1).collect();
+        assert_eq!(parse_chunks(&bytes).0, whole.0);
+    }
+
+    #[test]
+    fn handles_crlf_and_cr_line_endings() {
+        let (events, _) =
+            parse_chunks(&[b"data: a\r\n\r\ndata: b\r", b"\r", b"data: c\r\n", b"\r\n"]);
+        assert_eq!(events, vec![ev(None, "a"), ev(None, "b"), ev(None, "c")]);
+    }
+
+    #[test]
+    fn an_unterminated_event_is_not_dispatched() {
+        let (events, partial) = parse_chunks(&[b"data: {\"a\":1}\n\ndata: {\"trunc"]);
+        assert_eq!(events, vec![ev(None, "{\"a\":1}")]);
+        assert!(partial);
+        let (events, partial) = parse_chunks(&[b"data: {\"a\":1}\n"]);
+        assert!(events.is_empty());
+        assert!(partial);
+    }
+
+    #[test]
+    fn long_lines_and_long_streams_in_small_chunks() {
+        let big = "x".repeat(200_000);
+        let mut body = Vec::new();
+        for i in 0..2_000 {
+            body.extend_from_slice(format!("data: {i}\n\n").as_bytes());
+        }
+        body.extend_from_slice(format!("data: {big}\n\n").as_bytes());
+        body.extend_from_slice(b"data: end\n\n");
+        let chunks: Vec<&[u8]> = body.chunks(1000).collect();
+        let (events, partial) = parse_chunks(&chunks);
+        assert!(!partial);
+        assert_eq!(events.len(), 2_002);
+        assert_eq!(events[1_999].data, "1999");
+        assert_eq!(events[2_000].data.len(), 200_000);
+        assert_eq!(events[2_001].data, "end");
+    }
+
+    #[test]
+    fn events_without_data_are_ignored() {
+        let (events, partial) = parse_chunks(&[b"event: ping\n\nretry: 10\n\n"]);
+        assert!(events.is_empty());
+        assert!(!partial);
+    }
+
+    #[test]
+    fn invalid_utf8_is_replaced_not_fatal() {
+        let (events, _) = parse_chunks(&[b"data: \xff\xfe\n\n"]);
+        assert_eq!(events.len(), 1);
+        assert!(events[0].data.contains('\u{fffd}'));
+    }
+}
