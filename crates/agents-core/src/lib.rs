@@ -1,7 +1,7 @@
 //! Core types of the agents SDK.
 //!
 //! This crate holds the vocabulary every other crate of the SDK speaks:
-//! [items](items) in the Responses API wire format, the [`Agent`] blueprint,
+//! [items] in the Responses API wire format, the [`Agent`] blueprint,
 //! and the [`Tool`], [`Toolkit`], [`Model`], [`ModelProvider`] and [`Session`]
 //! traits. It depends on no other crate of the workspace; the agent loop
 //! lives in `agents-runner`.
@@ -57,8 +57,10 @@ pub use context::RunContext;
 pub use error::Error;
 pub use guardrail::{
     GuardrailOutput, InputGuardrail, InputGuardrailResult, OutputGuardrail, OutputGuardrailResult,
+    ToolGuardrailBehavior, ToolGuardrailOutput, ToolGuardrailResult, ToolInputGuardrail,
+    ToolInputGuardrailData, ToolOutputGuardrail, ToolOutputGuardrailData,
 };
-pub use handoff::{Handoff, HandoffInputData};
+pub use handoff::{Handoff, HandoffInputData, HistoryMapper};
 pub use hooks::Hooks;
 pub use items::{Content, ContentPart, FunctionCall, FunctionCallOutput, Item, Message, Role};
 pub use model::{
