@@ -1,7 +1,9 @@
 //! Repository automation. Run with `cargo xtask <command>`:
 //!
 //! - `ci`: format check, clippy, tests (with doc-tests) and docs, stopping at
-//!   the first failure.
+//!   the first failure. Before the tests it makes `target/py-venv` with the
+//!   pinned `openai-agents` for the SQLite session interop tests, and runs
+//!   `npm ci` in `crates/agents-mcp/tests/servers` for the MCP tests.
 //! - `bench`: the benchmarks, printed and written to `docs/benchmarks.md`.
 //! - `release`: checks that every publishable crate packages cleanly.
 
@@ -126,10 +128,109 @@ fn ci() -> Result<(), String> {
         .env("RUSTDOCFLAGS", "-D warnings"),
     );
     for step in &steps {
+        if step.name == "tests" {
+            python_venv()?;
+            mcp_test_servers()?;
+        }
         step.run()?;
     }
     eprintln!("\nci: all steps passed");
     Ok(())
+}
+
+/// Installs the MCP reference servers the `agents-mcp` tests run against
+/// (`npm ci` in `crates/agents-mcp/tests/servers`, from its lockfile).
+/// Without npm the tests skip, except under `CI=true`, where this step
+/// fails.
+fn mcp_test_servers() -> Result<(), String> {
+    let dir = project_root().join("crates/agents-mcp/tests/servers");
+    let has_npm = Command::new("npm")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !has_npm {
+        if env::var("CI").as_deref() == Ok("true") {
+            return Err("npm is needed to install the MCP reference servers".into());
+        }
+        eprintln!("note: npm not found; the agents-mcp reference-server tests will skip");
+        return Ok(());
+    }
+    eprintln!("\n==> [mcp-servers] npm ci --prefix crates/agents-mcp/tests/servers");
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund"])
+        .current_dir(&dir)
+        .status()
+        .map_err(|e| format!("step `mcp-servers` could not run npm ci: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("step `mcp-servers` failed: npm ci ({status})"))
+    }
+}
+
+/// The openai-agents (PyPI) version that the SQLite session interop tests
+/// (`crates/agents-session-sqlite/tests/python_interop.rs`) run against.
+const OPENAI_AGENTS_VERSION: &str = "0.24.0";
+
+/// Makes `target/py-venv` with the pinned `openai-agents`, unless it is
+/// already there. Without `python3` the interop tests skip, except under
+/// `CI=true`, where this step fails.
+fn python_venv() -> Result<(), String> {
+    let root = project_root();
+    let venv = root.join("target/py-venv");
+    let python = venv.join("bin/python");
+    let check = format!(
+        "import importlib.metadata as m; import agents; \
+         assert m.version('openai-agents') == '{OPENAI_AGENTS_VERSION}'"
+    );
+    let ready = Command::new(&python)
+        .args(["-c", &check])
+        .env("OPENAI_AGENTS_DISABLE_TRACING", "1")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if ready {
+        eprintln!("\n==> [python] target/py-venv has openai-agents=={OPENAI_AGENTS_VERSION}");
+        return Ok(());
+    }
+    let run = |what: &str, cmd: &mut Command| -> Result<(), String> {
+        eprintln!("\n==> [python] {what}");
+        match cmd.current_dir(&root).status() {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!("step `python` failed: {what} ({s})")),
+            Err(e) => Err(format!("step `python` could not run {what}: {e}")),
+        }
+    };
+    if !python.exists() {
+        let has_python = Command::new("python3")
+            .arg("--version")
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+        if !has_python {
+            if env::var("CI").as_deref() == Ok("true") {
+                return Err("python3 is needed for the SQLite session interop tests".into());
+            }
+            eprintln!("note: python3 not found; the SQLite session interop tests will skip");
+            return Ok(());
+        }
+        run(
+            "python3 -m venv target/py-venv",
+            Command::new("python3").args(["-m", "venv"]).arg(&venv),
+        )?;
+    }
+    let spec = format!("openai-agents=={OPENAI_AGENTS_VERSION}");
+    run(
+        &format!("target/py-venv/bin/pip install {spec}"),
+        Command::new(venv.join("bin/pip")).args([
+            "install",
+            "--disable-pip-version-check",
+            "--quiet",
+            &spec,
+        ]),
+    )
 }
 
 fn bench() -> Result<(), String> {

@@ -10,10 +10,18 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agents-core", &[]),
     ("agents-runner", &["agents-core"]),
     ("agents-model-openai", &["agents-core"]),
+    ("agents-session-sqlite", &["agents-core"]),
+    ("agents-mcp", &["agents-core"]),
     ("agents-testkit", &[]),
     (
         "agents",
-        &["agents-core", "agents-runner", "agents-model-openai"],
+        &[
+            "agents-core",
+            "agents-runner",
+            "agents-model-openai",
+            "agents-session-sqlite",
+            "agents-mcp",
+        ],
     ),
 ];
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::guardrail::{InputGuardrailResult, OutputGuardrailResult};
+use crate::guardrail::{InputGuardrailResult, OutputGuardrailResult, ToolGuardrailResult};
 use crate::model::ModelError;
 use crate::session::SessionError;
 use crate::toolkit::ToolkitError;
@@ -33,6 +33,18 @@ pub enum Error {
     /// An output guardrail tripped.
     #[error("output guardrail `{}` tripped", .0.guardrail)]
     OutputGuardrailTripwire(Box<OutputGuardrailResult>),
+    /// A tool guardrail answered "raise": the run stops at that tool call,
+    /// whatever the tool error policy.
+    /// The result names the guardrail, the tool and the call; its output
+    /// holds the message ([`ToolGuardrailOutput::message`](crate::guardrail::ToolGuardrailOutput::message))
+    /// and the reported `output_info`.
+    #[error(
+        "tool guardrail `{}` tripped on tool `{}`: {}",
+        .0.guardrail,
+        .0.tool,
+        .0.output.message().unwrap_or_default()
+    )]
+    ToolGuardrailTripwire(Box<ToolGuardrailResult>),
     /// A tool failed and the run's tool error policy is to raise.
     #[error("tool `{tool}` failed: {message}")]
     Tool {

@@ -36,6 +36,9 @@ pub enum RunItemKind {
     Reasoning,
     /// A tool call waiting for human approval. Never sent to the model.
     ToolApproval,
+    /// Input added while resuming a paused run (`RunState::add_input` of
+    /// `agents-runner`), admitted just before the next model call.
+    Input,
     /// An item of a type the SDK does not model.
     Other,
 }
@@ -72,6 +75,7 @@ impl RunItem {
             RunItemKind::HandoffOutput { .. } => "handoff_occurred",
             RunItemKind::Reasoning => "reasoning_item_created",
             RunItemKind::ToolApproval => "tool_approval_requested",
+            RunItemKind::Input => "input_added",
             RunItemKind::Other => "item_created",
         }
     }

@@ -1,6 +1,7 @@
 //! Tools: the [`Tool`] trait and [`FunctionTool`], a tool built from a typed
 //! async closure.
 
+use std::any::Any;
 use std::fmt;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -15,10 +16,16 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::context::RunContext;
+use crate::guardrail::{ToolInputGuardrail, ToolOutputGuardrail};
 use crate::items::{Content, ContentPart};
 use crate::schema::strict_schema;
 
 /// What a tool invocation sees besides its arguments.
+///
+/// Built by the runner for each call with [`ToolContext::new`]; besides the
+/// public fields it can carry opaque run-scoped data
+/// ([`ToolContext::run_data`]) that the runner attaches so that tools such as
+/// agent-as-tool can start a nested run with the outer run's configuration.
 pub struct ToolContext<C = ()> {
     /// The run's context.
     pub run: RunContext<C>,
@@ -28,9 +35,38 @@ pub struct ToolContext<C = ()> {
     pub call_id: String,
     /// Cancelled when the run is cancelled; long-running tools should watch it.
     pub cancel: CancellationToken,
+    run_data: Option<Arc<dyn Any + Send + Sync>>,
 }
 
 impl<C> ToolContext<C> {
+    /// A context for one call of `tool_name`, without run-scoped data.
+    pub fn new(
+        run: RunContext<C>,
+        tool_name: impl Into<String>,
+        call_id: impl Into<String>,
+        cancel: CancellationToken,
+    ) -> Self {
+        ToolContext {
+            run,
+            tool_name: tool_name.into(),
+            call_id: call_id.into(),
+            cancel,
+            run_data: None,
+        }
+    }
+
+    /// Attaches run-scoped data. The runner attaches its own (the outer run's
+    /// configuration and toolkit sessions); a test may attach anything.
+    pub fn with_run_data(mut self, data: Arc<dyn Any + Send + Sync>) -> Self {
+        self.run_data = Some(data);
+        self
+    }
+
+    /// The run-scoped data, if it is a `T`.
+    pub fn run_data<T: Any>(&self) -> Option<&T> {
+        self.run_data.as_deref()?.downcast_ref::<T>()
+    }
+
     /// The user's context value.
     pub fn context(&self) -> &C {
         self.run.context()
@@ -44,6 +80,7 @@ impl<C> Clone for ToolContext<C> {
             tool_name: self.tool_name.clone(),
             call_id: self.call_id.clone(),
             cancel: self.cancel.clone(),
+            run_data: self.run_data.clone(),
         }
     }
 }
@@ -223,6 +260,23 @@ pub trait Tool<C = ()>: Send + Sync {
         None
     }
 
+    /// Whether this call needs a human's approval before it runs (`false` by
+    /// default).
+    ///
+    /// `arguments` is the model's raw JSON; an implementation that cannot
+    /// parse it must answer `true` (fail closed). When a call needs approval
+    /// and no decision is recorded for it, the run pauses after running the
+    /// turn's other calls and reports the call as an interruption; the caller
+    /// approves or rejects it on the run state and resumes.
+    fn needs_approval<'a>(
+        &'a self,
+        _ctx: &'a RunContext<C>,
+        _arguments: &'a str,
+        _call_id: &'a str,
+    ) -> BoxFuture<'a, bool> {
+        Box::pin(std::future::ready(false))
+    }
+
     /// Runs the tool with the model's raw JSON arguments.
     fn invoke<'a>(
         &'a self,
@@ -234,6 +288,32 @@ pub trait Tool<C = ()>: Send + Sync {
     fn format_error(&self, error: &ToolError) -> String {
         default_tool_error_message(self.name(), error)
     }
+
+    /// Guardrails checked before each call, in order (none by default).
+    fn input_guardrails(&self) -> &[ToolInputGuardrail<C>] {
+        &[]
+    }
+
+    /// Guardrails checked on each successful output, in order (none by default).
+    fn output_guardrails(&self) -> &[ToolOutputGuardrail<C>] {
+        &[]
+    }
+}
+
+/// The strict JSON schema of the arguments type `A`, as sent for a function
+/// tool's (or a handoff's) parameters: the root `$schema`, `title` and
+/// `description` are dropped and [`strict_schema`] is applied.
+pub fn parameters_schema<A: JsonSchema>() -> Value {
+    let mut parameters = schemars::SchemaGenerator::default()
+        .into_root_schema_for::<A>()
+        .to_value();
+    if let Some(obj) = parameters.as_object_mut() {
+        obj.remove("$schema");
+        obj.remove("title");
+        obj.remove("description");
+    }
+    strict_schema(&mut parameters);
+    parameters
 }
 
 type Handler<C, A> = Arc<
@@ -241,6 +321,15 @@ type Handler<C, A> = Arc<
 >;
 type EnabledFn<C> = Arc<dyn Fn(&RunContext<C>) -> bool + Send + Sync>;
 type ErrorFormatter = Arc<dyn Fn(&str, &ToolError) -> String + Send + Sync>;
+type ApprovalFn<C, A> =
+    Arc<dyn Fn(RunContext<C>, A, String) -> BoxFuture<'static, bool> + Send + Sync>;
+
+/// Whether calls of a [`FunctionTool`] need human approval.
+enum Approval<C, A> {
+    Never,
+    Always,
+    When(ApprovalFn<C, A>),
+}
 
 /// A tool built from a typed async closure.
 ///
@@ -271,6 +360,9 @@ pub struct FunctionTool<C = (), A = Value> {
     timeout: Option<Duration>,
     enabled: Option<EnabledFn<C>>,
     formatter: Option<ErrorFormatter>,
+    input_guardrails: Vec<ToolInputGuardrail<C>>,
+    output_guardrails: Vec<ToolOutputGuardrail<C>>,
+    approval: Approval<C, A>,
     handler: Handler<C, A>,
     _args: PhantomData<fn(A)>,
 }
@@ -298,15 +390,7 @@ where
         O: IntoToolOutput,
         E: fmt::Display,
     {
-        let mut parameters = schemars::SchemaGenerator::default()
-            .into_root_schema_for::<A>()
-            .to_value();
-        if let Some(obj) = parameters.as_object_mut() {
-            obj.remove("$schema");
-            obj.remove("title");
-            obj.remove("description");
-        }
-        strict_schema(&mut parameters);
+        let parameters = parameters_schema::<A>();
         let f = Arc::new(f);
         let handler: Handler<C, A> = Arc::new(move |ctx, args| {
             let fut = f(ctx, args);
@@ -324,6 +408,9 @@ where
             timeout: None,
             enabled: None,
             formatter: None,
+            input_guardrails: Vec::new(),
+            output_guardrails: Vec::new(),
+            approval: Approval::Never,
             handler,
             _args: PhantomData,
         }
@@ -340,6 +427,47 @@ impl<C, A> FunctionTool<C, A> {
     /// Replaces the parameters schema (for hand-written schemas).
     pub fn with_parameters(mut self, schema: Value) -> Self {
         self.parameters = schema;
+        self
+    }
+
+    /// Requires a human's approval before every call (`true`), or never
+    /// (`false`, the default). See [`Tool::needs_approval`].
+    pub fn needs_approval(mut self, needs: bool) -> Self {
+        self.approval = if needs {
+            Approval::Always
+        } else {
+            Approval::Never
+        };
+        self
+    }
+
+    /// Requires a human's approval for the calls for which `f` answers
+    /// `true`. `f` receives the run context, the parsed arguments and the
+    /// call id. Arguments that do not parse need approval without asking `f`
+    /// (fail closed).
+    ///
+    /// ```
+    /// use agents_core::tool::{FunctionTool, ToolContext};
+    /// use schemars::JsonSchema;
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize, JsonSchema)]
+    /// struct Transfer { amount: u64 }
+    ///
+    /// let transfer = FunctionTool::new("transfer", "Moves money.", |_ctx: ToolContext, t: Transfer| async move {
+    ///     Ok::<_, String>(format!("moved {}", t.amount))
+    /// })
+    /// .needs_approval_fn(|_ctx, t: Transfer, _call_id| async move { t.amount > 100 });
+    /// # let _ = transfer;
+    /// ```
+    pub fn needs_approval_fn<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(RunContext<C>, A, String) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = bool> + Send + 'static,
+    {
+        self.approval = Approval::When(Arc::new(move |ctx, args, call_id| {
+            Box::pin(f(ctx, args, call_id))
+        }));
         self
     }
 
@@ -364,6 +492,22 @@ impl<C, A> FunctionTool<C, A> {
         f: impl Fn(&str, &ToolError) -> String + Send + Sync + 'static,
     ) -> Self {
         self.formatter = Some(Arc::new(f));
+        self
+    }
+
+    /// Adds a guardrail checked before each call (after `on_tool_start`).
+    /// Guardrails run in the order they were added; the first one that does
+    /// not allow the call decides.
+    pub fn input_guardrail(mut self, guardrail: ToolInputGuardrail<C>) -> Self {
+        self.input_guardrails.push(guardrail);
+        self
+    }
+
+    /// Adds a guardrail checked on each successful output (before
+    /// `on_tool_end`). Guardrails run in the order they were added; the first
+    /// one that does not allow the output decides.
+    pub fn output_guardrail(mut self, guardrail: ToolOutputGuardrail<C>) -> Self {
+        self.output_guardrails.push(guardrail);
         self
     }
 
@@ -405,6 +549,30 @@ where
         self.timeout
     }
 
+    fn needs_approval<'a>(
+        &'a self,
+        ctx: &'a RunContext<C>,
+        arguments: &'a str,
+        call_id: &'a str,
+    ) -> BoxFuture<'a, bool> {
+        match &self.approval {
+            Approval::Never => Box::pin(std::future::ready(false)),
+            Approval::Always => Box::pin(std::future::ready(true)),
+            Approval::When(f) => {
+                let raw = if arguments.trim().is_empty() {
+                    "{}"
+                } else {
+                    arguments
+                };
+                match serde_json::from_str::<A>(raw) {
+                    Ok(args) => f(ctx.clone(), args, call_id.to_owned()),
+                    // Fail closed: arguments nobody can check need a human.
+                    Err(_) => Box::pin(std::future::ready(true)),
+                }
+            }
+        }
+    }
+
     fn invoke<'a>(
         &'a self,
         ctx: ToolContext<C>,
@@ -428,6 +596,14 @@ where
             Some(f) => f(&self.name, error),
             None => default_tool_error_message(&self.name, error),
         }
+    }
+
+    fn input_guardrails(&self) -> &[ToolInputGuardrail<C>] {
+        &self.input_guardrails
+    }
+
+    fn output_guardrails(&self) -> &[ToolOutputGuardrail<C>] {
+        &self.output_guardrails
     }
 }
 

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use agents_core::handoff::InputFilter;
+use agents_core::handoff::{HistoryMapper, InputFilter};
 use agents_core::{
     AgentModel, FinalOutput, Hooks, InputGuardrail, Item, ModelProvider, ModelSettings,
     OutputGuardrail, RunContext, RunItem, Session,
@@ -66,8 +66,17 @@ pub struct RunConfig<C = ()> {
     pub input_guardrails: Vec<InputGuardrail<C>>,
     /// Output guardrails for the final agent, besides its own.
     pub output_guardrails: Vec<OutputGuardrail<C>>,
-    /// Default input filter for handoffs that have none.
+    /// Default input filter for handoffs that have none. A handoff's own
+    /// filter wins; skipped for server-managed conversations.
     pub handoff_input_filter: Option<InputFilter>,
+    /// Nest the history on handoffs that do not say otherwise
+    /// (`Handoff::nest_history`): the next agent sees the prior transcript
+    /// collapsed into one summary message. Only when no input filter applies;
+    /// skipped for server-managed conversations. Default false.
+    pub nest_handoff_history: bool,
+    /// Builds the nested history for handoffs without a mapper of their own
+    /// (default: `agents_core::handoff::default_history_mapper`).
+    pub handoff_history_mapper: Option<HistoryMapper>,
     /// Name of the workflow, for traces.
     pub workflow_name: String,
     /// Trace id; generated when unset.
@@ -97,6 +106,8 @@ impl<C> Default for RunConfig<C> {
             input_guardrails: Vec::new(),
             output_guardrails: Vec::new(),
             handoff_input_filter: None,
+            nest_handoff_history: false,
+            handoff_history_mapper: None,
             workflow_name: "Agent workflow".to_owned(),
             trace_id: None,
             group_id: None,
@@ -119,6 +130,8 @@ impl<C> Clone for RunConfig<C> {
             input_guardrails: self.input_guardrails.clone(),
             output_guardrails: self.output_guardrails.clone(),
             handoff_input_filter: self.handoff_input_filter.clone(),
+            nest_handoff_history: self.nest_handoff_history,
+            handoff_history_mapper: self.handoff_history_mapper.clone(),
             workflow_name: self.workflow_name.clone(),
             trace_id: self.trace_id.clone(),
             group_id: self.group_id.clone(),
@@ -177,6 +190,15 @@ impl CancelHandle {
     /// The token tools see (cancelled on immediate cancellation).
     pub fn token(&self) -> &CancellationToken {
         &self.token
+    }
+
+    /// A handle cancelled (immediately) whenever `parent` is: a nested run's
+    /// handle, tied to the outer tool call's token.
+    pub(crate) fn child_of(parent: &CancellationToken) -> Self {
+        CancelHandle {
+            token: parent.child_token(),
+            after_turn: Arc::default(),
+        }
     }
 
     pub(crate) fn after_turn_requested(&self) -> bool {

@@ -1,12 +1,18 @@
 //! The agent loop: one state machine, stepped one turn at a time, driving
 //! both the plain and the streamed run.
 
+use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use agents_core::agent::{ToolCallResult, ToolUseBehavior, ToolsToFinalOutput};
+use agents_core::guardrail::{
+    ToolGuardrailBehavior, ToolGuardrailOutput, ToolGuardrailResult, ToolInputGuardrailData,
+    ToolOutputGuardrailData,
+};
+use agents_core::handoff::{default_history_mapper, HistoryMapper, InputFilter};
 use agents_core::{
     Agent, AgentModel, Error, FinalOutput, FunctionCall, GuardrailOutput, Handoff,
     HandoffInputData, Hooks, InputGuardrailResult, Item, Model, ModelError, ModelProvider,
@@ -17,10 +23,14 @@ use futures::future::{join_all, BoxFuture};
 use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
+use crate::agent_tool::RunScope;
 use crate::config::{CancelHandle, MaxTurnsData, ModelInputData, RunOptions, ToolErrorPolicy};
 use crate::error::{RunError, RunErrorDetails};
 use crate::result::{EventSink, RunResult, RunStreamEvent};
 use crate::toolkits::ToolkitSessions;
+
+mod hitl;
+pub(crate) use hitl::{NestedRuns, NESTED_INTERRUPTED_OUTPUT};
 
 /// The output sent to every handoff call after the first one in a turn.
 pub const MULTIPLE_HANDOFFS_MESSAGE: &str = "Multiple handoffs detected, ignoring this one.";
@@ -56,6 +66,23 @@ enum HookEvent<'a, C> {
 enum TurnOutcome {
     Continue,
     Final(FinalOutput),
+    /// Calls wait for approval: the run pauses (see `hitl`).
+    Interrupted,
+}
+
+/// How the next agent's input is edited after a handoff.
+enum HistoryEdit {
+    /// An input filter (the handoff's own, else the run's default).
+    Filter(InputFilter),
+    /// Nested history, with the handoff's or the run's mapper (else the default).
+    Nest(Option<HistoryMapper>),
+}
+
+/// Tool guardrail results of one turn's calls, in call order.
+#[derive(Default)]
+struct ToolGuardrailRecords {
+    input: Vec<ToolGuardrailResult>,
+    output: Vec<ToolGuardrailResult>,
 }
 
 /// The run's state machine. [`RunLoop::step`] runs one turn.
@@ -79,6 +106,13 @@ pub(crate) struct RunLoop<C> {
     tools_used: HashSet<String>,
     input_guardrail_results: Vec<InputGuardrailResult>,
     output_guardrail_results: Vec<OutputGuardrailResult>,
+    tool_input_guardrail_results: Vec<ToolGuardrailResult>,
+    tool_output_guardrail_results: Vec<ToolGuardrailResult>,
+    /// What tools see as [`ToolContext::run_data`]: a [`RunScope`], built
+    /// when the first tool runs.
+    run_data: OnceLock<Arc<dyn Any + Send + Sync>>,
+    /// Approvals, interruptions and resumption (see `hitl`).
+    hitl: hitl::Hitl,
 }
 
 impl<C: Send + Sync + 'static> RunLoop<C> {
@@ -114,6 +148,10 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             tools_used: HashSet::new(),
             input_guardrail_results: Vec::new(),
             output_guardrail_results: Vec::new(),
+            tool_input_guardrail_results: Vec::new(),
+            tool_output_guardrail_results: Vec::new(),
+            run_data: OnceLock::new(),
+            hitl: hitl::Hitl::default(),
         }
     }
 
@@ -131,20 +169,29 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         }
     }
 
-    async fn drive_inner(&mut self) -> Result<FinalOutput, Error> {
+    /// Runs to a final output, or to `None` when the run pauses on approvals.
+    async fn drive_inner(&mut self) -> Result<Option<FinalOutput>, Error> {
         self.prepare().await?;
         loop {
             if self.turn > 0 && self.cancel.after_turn_requested() {
                 return Err(Error::Cancelled);
             }
-            if let TurnOutcome::Final(output) = self.step().await? {
-                self.finish(&output).await?;
-                return Ok(output);
+            match self.step().await? {
+                TurnOutcome::Final(output) => {
+                    self.end_turn();
+                    self.finish(&output).await?;
+                    return Ok(Some(output));
+                }
+                TurnOutcome::Interrupted => return Ok(None),
+                TurnOutcome::Continue => self.end_turn(),
             }
         }
     }
 
     async fn prepare(&mut self) -> Result<(), Error> {
+        if self.prepare_resumed()? {
+            return Ok(());
+        }
         if let Some(session) = &self.opts.session {
             if self.server_managed {
                 return Err(Error::UserError(
@@ -243,6 +290,10 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
 
     /// Runs one turn: one model call, then the tools and handoffs it asked for.
     async fn step(&mut self) -> Result<TurnOutcome, Error> {
+        if let Some(plan) = self.before_model_turn().await? {
+            // A resumed run finishes its interrupted turn without a model call.
+            return self.resolve_turn(plan).await;
+        }
         self.turn += 1;
         if let Some(max) = self.opts.max_turns {
             if self.turn > max {
@@ -267,6 +318,47 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let span = tracing::debug_span!("turn", turn = self.turn, agent = %agent.name());
         let _enter = span.enter();
         drop(_enter);
+
+        // Input guardrails: starting agent, first turn only. Blocking ones
+        // finish before anything else of the turn runs (hooks included);
+        // parallel ones run alongside the model call.
+        let (blocking, parallel) = if self.turn == 1 && agent.ptr_eq(&self.starting_agent) {
+            let all: Vec<_> = agent
+                .input_guardrails()
+                .iter()
+                .chain(&self.opts.run_config.input_guardrails)
+                .cloned()
+                .collect();
+            all.into_iter().partition(|g| !g.run_in_parallel)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let guard_input: Arc<[Item]> = if blocking.is_empty() && parallel.is_empty() {
+            Arc::from(Vec::new())
+        } else {
+            Arc::from(self.input.clone())
+        };
+        let run_guards = |guards: Vec<agents_core::InputGuardrail<C>>| {
+            let (ctx, agent, input) = (ctx.clone(), agent.clone(), Arc::clone(&guard_input));
+            async move {
+                let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> =
+                    guards
+                        .iter()
+                        .map(|g| {
+                            let fut = g.run(ctx.clone(), agent.clone(), Arc::clone(&input));
+                            let name = g.name.clone();
+                            async move { (name, fut.await) }.boxed()
+                        })
+                        .collect();
+                join_all(runs).await
+            }
+        };
+        // Results go straight onto the run, so a tripwire or a failed model
+        // call still reports the guardrails that ran.
+        if !blocking.is_empty() {
+            let results = run_guards(blocking).await;
+            check_input_guardrails(agent.name(), results, &mut self.input_guardrail_results)?;
+        }
 
         if !self.agent_started {
             self.agent_started = true;
@@ -360,45 +452,6 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         )
         .await?;
 
-        // Input guardrails: starting agent, first turn only.
-        let (blocking, parallel) = if self.turn == 1 && agent.ptr_eq(&self.starting_agent) {
-            let all: Vec<_> = agent
-                .input_guardrails()
-                .iter()
-                .chain(&self.opts.run_config.input_guardrails)
-                .cloned()
-                .collect();
-            all.into_iter().partition(|g| !g.run_in_parallel)
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let guard_input: Arc<[Item]> = if blocking.is_empty() && parallel.is_empty() {
-            Arc::from(Vec::new())
-        } else {
-            Arc::from(self.input.clone())
-        };
-        let run_guards = |guards: Vec<agents_core::InputGuardrail<C>>| {
-            let (ctx, agent, input) = (ctx.clone(), agent.clone(), Arc::clone(&guard_input));
-            async move {
-                let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> =
-                    guards
-                        .iter()
-                        .map(|g| {
-                            let fut = g.run(ctx.clone(), agent.clone(), Arc::clone(&input));
-                            let name = g.name.clone();
-                            async move { (name, fut.await) }.boxed()
-                        })
-                        .collect();
-                join_all(runs).await
-            }
-        };
-        // Results go straight onto the run, so a tripwire or a failed model
-        // call still reports the guardrails that ran.
-        if !blocking.is_empty() {
-            let results = run_guards(blocking).await;
-            check_input_guardrails(agent.name(), results, &mut self.input_guardrail_results)?;
-        }
-
         let request = ModelRequest::new(input_ref, &settings)
             .instructions(instructions_ref)
             .tools(&tool_specs)
@@ -479,12 +532,55 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             self.sent_upto = self.transcript.len();
         }
 
+        let handoff_calls = handoff_calls
+            .into_iter()
+            .map(|(call, i)| (call, hitl::handoff_position(&agent, handoffs[i])))
+            .collect();
+        let plan = hitl::TurnPlan {
+            agent,
+            roster,
+            tool_calls,
+            handoff_calls,
+            last_message,
+            turn_start_transcript,
+            turn_start_items,
+        };
+        self.resolve_turn(plan).await
+    }
+
+    /// The second half of a turn: the tools and handoffs the model asked
+    /// for, then the next step. A resumed run re-enters an interrupted turn
+    /// here. (`handoff_calls` index into `agent.handoffs()`.)
+    async fn resolve_turn(&mut self, plan: hitl::TurnPlan<C>) -> Result<TurnOutcome, Error> {
+        self.begin_turn(&plan);
+        let hitl::TurnPlan {
+            agent,
+            roster,
+            tool_calls,
+            handoff_calls,
+            last_message,
+            turn_start_transcript,
+            turn_start_items,
+        } = plan;
+        let agent_name: Arc<str> = Arc::from(agent.name());
+        let ctx = self.ctx.clone();
+        let run_hooks = self.opts.hooks.clone();
+        let handoffs: Vec<&Handoff<C>> = agent.handoffs().iter().collect();
+
+        // Approvals decide which calls run now (see `hitl`).
+        let gate = self
+            .approval_gate(&roster, &tool_calls, &agent, turn_start_items)
+            .await;
         // Function tools run concurrently; results keep the call order.
-        let results = if tool_calls.is_empty() {
+        let results = if gate.run.is_empty() {
             Vec::new()
         } else {
-            self.run_tools(&agent, &roster, &tool_calls).await?
+            let (outcome, records) = self.run_tools(&agent, &roster, &gate.run).await;
+            self.tool_input_guardrail_results.extend(records.input);
+            self.tool_output_guardrail_results.extend(records.output);
+            outcome?
         };
+        let (results, all_results) = self.settle_approvals(gate, results);
         for r in &results {
             let item = Item::FunctionCallOutput(agents_core::FunctionCallOutput {
                 id: None,
@@ -501,12 +597,16 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 &agent_name,
             );
         }
+        if let Some(interrupted) = self.interrupt_if_pending() {
+            return Ok(interrupted);
+        }
+        let results = all_results;
         if !results.is_empty() && agent.reset_tool_choice() {
             self.tools_used.insert(agent.name().to_owned());
         }
 
         // Handoffs: only the first one runs.
-        let mut next_agent: Option<(Agent<C>, Option<agents_core::handoff::InputFilter>)> = None;
+        let mut next_agent: Option<(Agent<C>, Option<HistoryEdit>)> = None;
         for (n, (call, idx)) in handoff_calls.iter().enumerate() {
             if n > 0 {
                 self.push_item(
@@ -520,12 +620,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 continue;
             }
             let handoff = handoffs[*idx];
-            let raw = if call.arguments.trim().is_empty() {
-                "{}"
-            } else {
-                call.arguments.as_str()
-            };
-            let args = match serde_json::from_str::<Value>(raw) {
+            let args = match handoff.parse_arguments(&call.arguments) {
                 Ok(v) => v,
                 Err(e) => {
                     let msg = format!("Error: invalid arguments for `{}`: {e}", call.name);
@@ -554,18 +649,43 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 Item::function_call_output(call.call_id.clone(), handoff.output_text()),
                 &agent_name,
             );
-            let filter = handoff
-                .filter()
-                .cloned()
-                .or_else(|| self.opts.run_config.handoff_input_filter.clone());
-            next_agent = Some((target, filter));
+            let config = &self.opts.run_config;
+            let edit = match handoff.filter().or(config.handoff_input_filter.as_ref()) {
+                Some(filter) => Some(HistoryEdit::Filter(Arc::clone(filter))),
+                None if handoff
+                    .nests_history()
+                    .unwrap_or(config.nest_handoff_history) =>
+                {
+                    Some(HistoryEdit::Nest(
+                        handoff
+                            .mapper()
+                            .or(config.handoff_history_mapper.as_ref())
+                            .cloned(),
+                    ))
+                }
+                None => None,
+            };
+            next_agent = Some((target, edit));
         }
 
         self.save_turn(turn_start_transcript).await?;
+        self.turn_saved();
 
-        if let Some((target, filter)) = next_agent {
-            if let (Some(filter), false) = (filter, self.server_managed) {
-                self.apply_handoff_filter(&filter, turn_start_items);
+        if let Some((target, edit)) = next_agent {
+            // A server-managed conversation keeps its history on the server:
+            // neither filters nor nesting can change what the next agent sees.
+            match (edit, self.server_managed) {
+                (Some(HistoryEdit::Filter(filter)), false) => {
+                    self.apply_handoff_filter(&filter, turn_start_items)
+                }
+                (Some(HistoryEdit::Nest(mapper)), false) => {
+                    let transcript = std::mem::take(&mut self.transcript);
+                    self.transcript = match mapper {
+                        Some(map) => map(transcript),
+                        None => default_history_mapper(transcript),
+                    };
+                }
+                _ => {}
             }
             Self::fire(
                 run_hooks.as_ref(),
@@ -640,11 +760,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         Ok(())
     }
 
-    fn apply_handoff_filter(
-        &mut self,
-        filter: &agents_core::handoff::InputFilter,
-        turn_start_items: usize,
-    ) {
+    fn apply_handoff_filter(&mut self, filter: &InputFilter, turn_start_items: usize) {
         let turn_items = self.new_items.split_off(turn_start_items);
         let pre = std::mem::take(&mut self.new_items);
         let history_len = self.transcript.len()
@@ -673,108 +789,38 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         self.new_items.extend(data.new_items);
     }
 
+    /// The run-scoped data tools see (built on first use).
+    fn run_data(&self) -> Arc<dyn Any + Send + Sync> {
+        Arc::clone(self.run_data.get_or_init(|| {
+            Arc::new(RunScope {
+                run_config: self.opts.run_config.clone(),
+                toolkits: Arc::clone(&self.toolkits),
+                nested: Arc::clone(&self.hitl.nested),
+            })
+        }))
+    }
+
+    /// Runs one turn's function tool calls concurrently (with the optional
+    /// cap); results keep the call order. The guardrail results are returned
+    /// also when a call ends the run.
     async fn run_tools(
         &self,
         agent: &Agent<C>,
         roster: &[Arc<dyn Tool<C>>],
         calls: &[FunctionCall],
-    ) -> Result<Vec<ToolCallResult>, Error> {
-        let policy = self.opts.run_config.tool_error_policy;
-        let run_hooks = self.opts.hooks.as_ref();
-        let futs: Vec<BoxFuture<'_, Result<ToolCallResult, Error>>> = calls
+    ) -> (Result<Vec<ToolCallResult>, Error>, ToolGuardrailRecords) {
+        let run_data = self.run_data();
+        let futs: Vec<BoxFuture<'_, (Result<ToolCallResult, Error>, ToolGuardrailRecords)>> = calls
             .iter()
             .map(|call| {
                 let tool = roster.iter().find(|t| t.name() == call.name);
-                let ctx = &self.ctx;
-                let token = self.cancel.token().clone();
+                let run_data = Arc::clone(&run_data);
                 async move {
-                    Self::fire(
-                        run_hooks,
-                        agent.hooks(),
-                        ctx,
-                        HookEvent::ToolStart(agent, call),
-                    )
-                    .await?;
-                    let Some(tool) = tool else {
-                        if policy == ToolErrorPolicy::Raise {
-                            return Err(Error::ModelBehavior(format!(
-                                "model called unknown tool `{}`",
-                                call.name
-                            )));
-                        }
-                        let err = ToolError::NotFound(call.name.clone());
-                        let output = ToolOutput::Text(
-                            agents_core::tool::default_tool_error_message(&call.name, &err),
-                        );
-                        // Every on_tool_start has its on_tool_end.
-                        Self::fire(
-                            run_hooks,
-                            agent.hooks(),
-                            ctx,
-                            HookEvent::ToolEnd(agent, call, &output),
-                        )
-                        .await?;
-                        return Ok(ToolCallResult {
-                            tool_name: call.name.clone(),
-                            call_id: call.call_id.clone(),
-                            output,
-                            is_error: true,
-                        });
-                    };
-                    let tool_ctx = ToolContext {
-                        run: ctx.clone(),
-                        tool_name: call.name.clone(),
-                        call_id: call.call_id.clone(),
-                        cancel: token,
-                    };
-                    // `invoke` runs inside the guarded future, so a panic while
-                    // the tool builds its future is caught too.
-                    let invocation =
-                        AssertUnwindSafe(
-                            async move { tool.invoke(tool_ctx, &call.arguments).await },
-                        )
-                        .catch_unwind();
-                    let outcome = match tool.timeout() {
-                        Some(limit) => match tokio::time::timeout(limit, invocation).await {
-                            Ok(r) => r,
-                            Err(_) => Ok(Err(ToolError::Timeout(limit))),
-                        },
-                        None => invocation.await,
-                    };
-                    let outcome = outcome.unwrap_or_else(|panic| {
-                        Err(ToolError::Panicked(panic_message(panic.as_ref())))
-                    });
-                    let (output, is_error) = match outcome {
-                        Ok(output) => (output, false),
-                        Err(err) => {
-                            if policy == ToolErrorPolicy::Raise {
-                                return Err(match err {
-                                    ToolError::Timeout(timeout) => Error::ToolTimeout {
-                                        tool: call.name.clone(),
-                                        timeout,
-                                    },
-                                    other => Error::Tool {
-                                        tool: call.name.clone(),
-                                        message: other.to_string(),
-                                    },
-                                });
-                            }
-                            (ToolOutput::Text(tool.format_error(&err)), true)
-                        }
-                    };
-                    Self::fire(
-                        run_hooks,
-                        agent.hooks(),
-                        ctx,
-                        HookEvent::ToolEnd(agent, call, &output),
-                    )
-                    .await?;
-                    Ok(ToolCallResult {
-                        tool_name: call.name.clone(),
-                        call_id: call.call_id.clone(),
-                        output,
-                        is_error,
-                    })
+                    let mut records = ToolGuardrailRecords::default();
+                    let result = self
+                        .run_tool(agent, tool, call, run_data, &mut records)
+                        .await;
+                    (result, records)
                 }
                 .boxed()
             })
@@ -785,9 +831,196 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             .max_tool_concurrency
             .unwrap_or(calls.len())
             .max(1);
-        let results: Vec<Result<ToolCallResult, Error>> =
+        let outcomes: Vec<(Result<ToolCallResult, Error>, ToolGuardrailRecords)> =
             futures::stream::iter(futs).buffered(cap).collect().await;
-        results.into_iter().collect()
+        let mut records = ToolGuardrailRecords::default();
+        let mut results = Vec::with_capacity(outcomes.len());
+        let mut first_error = None;
+        for (result, r) in outcomes {
+            records.input.extend(r.input);
+            records.output.extend(r.output);
+            match result {
+                Ok(v) => results.push(v),
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        match first_error {
+            Some(e) => (Err(e), records),
+            None => (Ok(results), records),
+        }
+    }
+
+    /// One call: `on_tool_start`, input guardrails, the tool, output
+    /// guardrails, `on_tool_end`.
+    async fn run_tool(
+        &self,
+        agent: &Agent<C>,
+        tool: Option<&Arc<dyn Tool<C>>>,
+        call: &FunctionCall,
+        run_data: Arc<dyn Any + Send + Sync>,
+        records: &mut ToolGuardrailRecords,
+    ) -> Result<ToolCallResult, Error> {
+        let policy = self.opts.run_config.tool_error_policy;
+        let run_hooks = self.opts.hooks.as_ref();
+        let ctx = &self.ctx;
+        Self::fire(
+            run_hooks,
+            agent.hooks(),
+            ctx,
+            HookEvent::ToolStart(agent, call),
+        )
+        .await?;
+        let Some(tool) = tool else {
+            if policy == ToolErrorPolicy::Raise {
+                return Err(Error::ModelBehavior(format!(
+                    "model called unknown tool `{}`",
+                    call.name
+                )));
+            }
+            let err = ToolError::NotFound(call.name.clone());
+            let output = ToolOutput::Text(agents_core::tool::default_tool_error_message(
+                &call.name, &err,
+            ));
+            // Every on_tool_start has its on_tool_end.
+            Self::fire(
+                run_hooks,
+                agent.hooks(),
+                ctx,
+                HookEvent::ToolEnd(agent, call, &output),
+            )
+            .await?;
+            return Ok(ToolCallResult {
+                tool_name: call.name.clone(),
+                call_id: call.call_id.clone(),
+                output,
+                is_error: true,
+            });
+        };
+        let tool_ctx = ToolContext::new(
+            ctx.clone(),
+            call.name.clone(),
+            call.call_id.clone(),
+            self.cancel.token().clone(),
+        )
+        .with_run_data(run_data);
+
+        // Input guardrails. A guarded tool only ever runs with JSON arguments
+        // its guardrails have checked; the first guardrail that does not
+        // allow the call decides.
+        let guarded = !tool.input_guardrails().is_empty() || !tool.output_guardrails().is_empty();
+        let mut guard_data = None;
+        let mut skipped: Option<Result<ToolOutput, ToolError>> = None;
+        if guarded {
+            let raw = if call.arguments.trim().is_empty() {
+                "{}"
+            } else {
+                call.arguments.as_str()
+            };
+            match serde_json::from_str::<Value>(raw) {
+                Ok(arguments) => {
+                    guard_data = Some(ToolInputGuardrailData::new(
+                        tool_ctx.clone(),
+                        agent.clone(),
+                        call.clone(),
+                        arguments,
+                    ))
+                }
+                Err(e) => skipped = Some(Err(ToolError::InvalidArguments(e.to_string()))),
+            }
+        }
+        if let Some(data) = &guard_data {
+            for g in tool.input_guardrails() {
+                let out = g.run(data.clone()).await.map_err(|e| {
+                    Error::UserError(format!(
+                        "tool input guardrail `{}` on `{}` failed: {e}",
+                        g.name, call.name
+                    ))
+                })?;
+                match check_tool_guardrail(&g.name, call, out, &mut records.input)? {
+                    Some(message) => {
+                        skipped = Some(Ok(ToolOutput::Text(message)));
+                        break;
+                    }
+                    None => continue,
+                }
+            }
+        }
+        let rejected = matches!(skipped, Some(Ok(_)));
+
+        let outcome = match skipped {
+            Some(outcome) => outcome,
+            None => {
+                // `invoke` runs inside the guarded future, so a panic while
+                // the tool builds its future is caught too.
+                let invocation =
+                    AssertUnwindSafe(async move { tool.invoke(tool_ctx, &call.arguments).await })
+                        .catch_unwind();
+                let outcome = match tool.timeout() {
+                    Some(limit) => match tokio::time::timeout(limit, invocation).await {
+                        Ok(r) => r,
+                        Err(_) => Ok(Err(ToolError::Timeout(limit))),
+                    },
+                    None => invocation.await,
+                };
+                outcome
+                    .unwrap_or_else(|panic| Err(ToolError::Panicked(panic_message(panic.as_ref()))))
+            }
+        };
+        let (mut output, is_error) = match outcome {
+            Ok(output) => (output, false),
+            Err(err) => {
+                if policy == ToolErrorPolicy::Raise {
+                    return Err(match err {
+                        ToolError::Timeout(timeout) => Error::ToolTimeout {
+                            tool: call.name.clone(),
+                            timeout,
+                        },
+                        other => Error::Tool {
+                            tool: call.name.clone(),
+                            message: other.to_string(),
+                        },
+                    });
+                }
+                (ToolOutput::Text(tool.format_error(&err)), true)
+            }
+        };
+
+        // Output guardrails, on successful outputs only.
+        if let (Some(data), false, false) = (guard_data, is_error, rejected) {
+            for g in tool.output_guardrails() {
+                let out = g
+                    .run(ToolOutputGuardrailData::new(data.clone(), output.clone()))
+                    .await
+                    .map_err(|e| {
+                        Error::UserError(format!(
+                            "tool output guardrail `{}` on `{}` failed: {e}",
+                            g.name, call.name
+                        ))
+                    })?;
+                if let Some(message) =
+                    check_tool_guardrail(&g.name, call, out, &mut records.output)?
+                {
+                    output = ToolOutput::Text(message);
+                    break;
+                }
+            }
+        }
+
+        Self::fire(
+            run_hooks,
+            agent.hooks(),
+            ctx,
+            HookEvent::ToolEnd(agent, call, &output),
+        )
+        .await?;
+        Ok(ToolCallResult {
+            tool_name: call.name.clone(),
+            call_id: call.call_id.clone(),
+            output,
+            is_error,
+        })
     }
 
     async fn finish(&mut self, output: &FinalOutput) -> Result<(), Error> {
@@ -834,30 +1067,39 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         .await
     }
 
-    fn into_result(self, output: FinalOutput) -> RunResult<C> {
+    fn into_result(mut self, output: Option<FinalOutput>) -> RunResult<C> {
+        let snapshot = self.take_snapshot();
         RunResult {
+            snapshot,
             input: self.input,
             new_items: self.new_items,
             raw_responses: self.raw_responses,
-            final_output: Some(output),
+            final_output: output,
             last_agent: self.agent,
             usage: self.ctx.usage(),
             input_guardrail_results: self.input_guardrail_results,
             output_guardrail_results: self.output_guardrail_results,
+            tool_input_guardrail_results: self.tool_input_guardrail_results,
+            tool_output_guardrail_results: self.tool_output_guardrail_results,
             turns: self.turn,
         }
     }
 
-    fn into_error(self, error: Error) -> RunError {
+    fn into_error(mut self, error: Error) -> RunError {
+        let snapshot = Some(self.take_snapshot());
         RunError {
             error,
             details: Box::new(RunErrorDetails {
+                snapshot,
                 input: self.input,
                 new_items: self.new_items,
                 raw_responses: self.raw_responses,
                 usage: self.ctx.usage(),
                 last_agent: self.agent.name().to_owned(),
                 input_guardrail_results: self.input_guardrail_results,
+                output_guardrail_results: self.output_guardrail_results,
+                tool_input_guardrail_results: self.tool_input_guardrail_results,
+                tool_output_guardrail_results: self.tool_output_guardrail_results,
                 turns: self.turn,
             }),
         }
@@ -884,6 +1126,32 @@ fn check_input_guardrails(
         }
     }
     Ok(())
+}
+
+/// Records a tool guardrail's result and applies its decision: `Ok(None)`
+/// lets the call through, `Ok(Some(message))` replaces the output, `Err`
+/// ends the run.
+fn check_tool_guardrail(
+    guardrail: &str,
+    call: &FunctionCall,
+    output: ToolGuardrailOutput,
+    records: &mut Vec<ToolGuardrailResult>,
+) -> Result<Option<String>, Error> {
+    let result = ToolGuardrailResult {
+        guardrail: guardrail.to_owned(),
+        tool: call.name.clone(),
+        call_id: call.call_id.clone(),
+        output,
+    };
+    let decision = match &result.output.behavior {
+        ToolGuardrailBehavior::Allow => Ok(None),
+        ToolGuardrailBehavior::RejectContent { message } => Ok(Some(message.clone())),
+        ToolGuardrailBehavior::RaiseException { .. } => {
+            Err(Error::ToolGuardrailTripwire(Box::new(result.clone())))
+        }
+    };
+    records.push(result);
+    decision
 }
 
 async fn call_model(

@@ -2,7 +2,12 @@
 
 use std::fmt;
 
-use agents_core::{Error, InputGuardrailResult, Item, ModelResponse, RunItem, Usage};
+use agents_core::guardrail::ToolGuardrailResult;
+use agents_core::{
+    Error, InputGuardrailResult, Item, ModelResponse, OutputGuardrailResult, RunItem, Usage,
+};
+
+use crate::state::{RunState, Shown, Snapshot};
 
 /// Work a failed run had done before it failed.
 #[derive(Clone, Debug, Default)]
@@ -18,10 +23,18 @@ pub struct RunErrorDetails {
     pub usage: Usage,
     /// The agent that was running.
     pub last_agent: String,
-    /// Input guardrail results so far.
+    /// Input guardrail results so far (a tripped one included).
     pub input_guardrail_results: Vec<InputGuardrailResult>,
+    /// Output guardrail results so far (a tripped one included).
+    pub output_guardrail_results: Vec<OutputGuardrailResult>,
+    /// Tool input guardrail results so far (one that raised included).
+    pub tool_input_guardrail_results: Vec<ToolGuardrailResult>,
+    /// Tool output guardrail results so far (one that raised included).
+    pub tool_output_guardrail_results: Vec<ToolGuardrailResult>,
     /// Turns started (model calls made or attempted).
     pub turns: u32,
+    /// What [`RunError::to_state`] needs besides the public fields.
+    pub(crate) snapshot: Option<Box<Snapshot>>,
 }
 
 /// A failed run. Carries the cause and the work done so far, so nothing is lost.
@@ -40,6 +53,37 @@ impl RunError {
             error,
             details: Box::default(),
         }
+    }
+
+    /// The cancelled run as a [`RunState`] from which it continues, or `None`
+    /// if the run was not cancelled (or failed before it started).
+    ///
+    /// After [`CancelMode::Immediate`](crate::CancelMode::Immediate) the
+    /// interrupted turn continues: a model call that was cut off is made
+    /// again; if the model had answered, its tool calls run (again). After
+    /// [`CancelMode::AfterTurn`](crate::CancelMode::AfterTurn) the next turn
+    /// starts. No item is lost or produced twice, and a session does not get
+    /// the cancelled turn's items twice.
+    pub fn to_state(&self) -> Option<RunState> {
+        if !matches!(self.error, Error::Cancelled) {
+            return None;
+        }
+        let d = &self.details;
+        Some(RunState::assemble(
+            d.snapshot.as_deref()?,
+            Shown {
+                agent: &d.last_agent,
+                input: &d.input,
+                new_items: &d.new_items,
+                raw_responses: &d.raw_responses,
+                usage: &d.usage,
+                input_guardrail_results: &d.input_guardrail_results,
+                output_guardrail_results: &d.output_guardrail_results,
+                tool_input_guardrail_results: &d.tool_input_guardrail_results,
+                tool_output_guardrail_results: &d.tool_output_guardrail_results,
+                final_output: None,
+            },
+        ))
     }
 
     /// Items produced before the failure.

@@ -23,14 +23,19 @@
 //! ```
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
+mod agent_tool;
+pub mod approvals;
 mod config;
 mod engine;
 mod error;
 mod result;
 mod runner;
 mod session;
+pub mod state;
 mod toolkits;
 
+pub use agent_tool::{AgentTool, AgentToolEvent, AgentToolExt, NeedsApproval};
+pub use approvals::{Always, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE};
 pub use config::{
     CallModelInputFilter, CancelHandle, CancelMode, MaxTurnsData, MaxTurnsHandler, ModelInputData,
     RunConfig, RunOptions, SessionInputCallback, ToolErrorPolicy, DEFAULT_MAX_TURNS,
@@ -40,3 +45,6 @@ pub use error::{RunError, RunErrorDetails};
 pub use result::{RunResult, RunResultStreaming, RunStreamEvent};
 pub use runner::{RunInput, Runner};
 pub use session::{AgentRunExt, RunSession};
+pub use state::{
+    RunState, RunStateError, RUN_STATE_SCHEMA_VERSION, SUPPORTED_RUN_STATE_SCHEMA_VERSIONS,
+};

@@ -7,6 +7,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 
+use agents_core::guardrail::ToolGuardrailResult;
 use agents_core::{
     Agent, FinalOutput, InputGuardrailResult, Item, ModelResponse, ModelStreamEvent,
     OutputGuardrailResult, RunItem, Usage,
@@ -14,8 +15,10 @@ use agents_core::{
 use futures::stream::{BoxStream, Stream, StreamExt};
 use serde::de::DeserializeOwned;
 
+use crate::approvals::ToolApprovalItem;
 use crate::config::{CancelHandle, CancelMode};
 use crate::error::RunError;
+use crate::state::{RunState, Shown, Snapshot};
 
 /// The result of a finished run.
 pub struct RunResult<C = ()> {
@@ -25,7 +28,8 @@ pub struct RunResult<C = ()> {
     pub new_items: Vec<RunItem>,
     /// Every model response.
     pub raw_responses: Vec<ModelResponse>,
-    /// The final output.
+    /// The final output; `None` when the run paused on approvals (see
+    /// [`RunResult::interruptions`]).
     pub final_output: Option<FinalOutput>,
     /// The agent that produced the final output.
     pub last_agent: Agent<C>,
@@ -35,8 +39,14 @@ pub struct RunResult<C = ()> {
     pub input_guardrail_results: Vec<InputGuardrailResult>,
     /// Output guardrail results.
     pub output_guardrail_results: Vec<OutputGuardrailResult>,
+    /// Tool input guardrail results, one per guardrail run, in call order.
+    pub tool_input_guardrail_results: Vec<ToolGuardrailResult>,
+    /// Tool output guardrail results, one per guardrail run, in call order.
+    pub tool_output_guardrail_results: Vec<ToolGuardrailResult>,
     /// Number of turns (model calls).
     pub turns: u32,
+    /// What [`RunResult::to_state`] needs besides the public fields.
+    pub(crate) snapshot: Box<Snapshot>,
 }
 
 impl<C> fmt::Debug for RunResult<C> {
@@ -66,6 +76,39 @@ impl<C> RunResult<C> {
             Some(o) => o.parse(),
             None => Err(serde::de::Error::custom("the run has no final output")),
         }
+    }
+
+    /// The tool calls the run paused on, waiting for approval. When this is
+    /// not empty the run was interrupted: `final_output` is `None`; decide
+    /// the calls on [`to_state`](RunResult::to_state) and resume.
+    pub fn interruptions(&self) -> &[ToolApprovalItem] {
+        &self.snapshot.interruptions
+    }
+
+    /// Whether the run paused on approvals.
+    pub fn is_interrupted(&self) -> bool {
+        !self.snapshot.interruptions.is_empty()
+    }
+
+    /// The run as a [`RunState`]: approve or reject its interruptions, then
+    /// pass it to [`Runner::run`](crate::Runner::run) to continue. The state
+    /// of a finished run (with a final output) cannot be resumed.
+    pub fn to_state(&self) -> RunState {
+        RunState::assemble(
+            &self.snapshot,
+            Shown {
+                agent: self.last_agent.name(),
+                input: &self.input,
+                new_items: &self.new_items,
+                raw_responses: &self.raw_responses,
+                usage: &self.usage,
+                input_guardrail_results: &self.input_guardrail_results,
+                output_guardrail_results: &self.output_guardrail_results,
+                tool_input_guardrail_results: &self.tool_input_guardrail_results,
+                tool_output_guardrail_results: &self.tool_output_guardrail_results,
+                final_output: self.final_output.as_ref(),
+            },
+        )
     }
 
     /// The id of the last model response, for `previous_response_id` chaining.

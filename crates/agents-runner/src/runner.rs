@@ -10,15 +10,18 @@ use crate::config::RunOptions;
 use crate::engine::RunLoop;
 use crate::error::RunError;
 use crate::result::{EventSink, RunResult, RunResultStreaming};
+use crate::state::RunState;
 use crate::toolkits::ToolkitSessions;
 
-/// A run's input: text or items.
+/// A run's input: text, items, or the state of a run to continue.
 #[derive(Clone, Debug, PartialEq)]
 pub enum RunInput {
     /// A user message.
     Text(String),
     /// Items (a previous run's `to_input_list()`, say).
     Items(Vec<Item>),
+    /// A paused, cancelled or interrupted run to continue (see [`RunState`]).
+    State(Box<RunState>),
 }
 
 impl RunInput {
@@ -26,7 +29,19 @@ impl RunInput {
         match self {
             RunInput::Text(t) => vec![Item::user(t)],
             RunInput::Items(items) => items,
+            RunInput::State(state) => state.data.original_input,
         }
+    }
+}
+
+impl From<RunState> for RunInput {
+    fn from(state: RunState) -> Self {
+        RunInput::State(Box::new(state))
+    }
+}
+impl From<Box<RunState>> for RunInput {
+    fn from(state: Box<RunState>) -> Self {
+        RunInput::State(state)
     }
 }
 
@@ -77,6 +92,11 @@ pub(crate) struct CloseGuard<C: Send + Sync + 'static>(Option<Arc<ToolkitSession
 impl<C: Send + Sync + 'static> CloseGuard<C> {
     pub(crate) fn new(sessions: Arc<ToolkitSessions<C>>) -> Self {
         CloseGuard(Some(sessions))
+    }
+
+    /// Drops the guard without closing anything (the caller closes).
+    pub(crate) fn disarm(mut self) {
+        self.0 = None;
     }
 
     pub(crate) async fn close(mut self) {
@@ -195,7 +215,12 @@ impl Runner {
                 (context, toolkits, false)
             }
             None => {
-                let context = resolve_context(options.context.take())?;
+                // A resumed run falls back on the context its state holds.
+                let state_context = match &input {
+                    RunInput::State(state) => state.context::<C>(),
+                    _ => None,
+                };
+                let context = resolve_context(options.context.take().or(state_context))?;
                 (context, Arc::new(ToolkitSessions::new()), true)
             }
         };
@@ -206,7 +231,11 @@ impl Runner {
         );
         let ctx = RunContext::from_arc(context);
         let guard = owned.then(|| CloseGuard::new(Arc::clone(&toolkits)));
-        let run = RunLoop::new(agent, input.into_items(), options, ctx, toolkits, sink);
+        let run = match input {
+            RunInput::State(state) => RunLoop::resume(agent, *state, options, ctx, toolkits, sink)
+                .map_err(RunError::new)?,
+            input => RunLoop::new(agent, input.into_items(), options, ctx, toolkits, sink),
+        };
         Ok(Box::pin(
             async move {
                 let result = run.drive().await;

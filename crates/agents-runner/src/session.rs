@@ -95,7 +95,9 @@ impl<C: Send + Sync + 'static> RunSession<C> {
 
     /// Closes every toolkit session.
     pub async fn close(mut self) -> Result<(), ToolkitError> {
-        self.guard.take();
+        if let Some(guard) = self.guard.take() {
+            guard.disarm();
+        }
         self.toolkits.close_all().await
     }
 }

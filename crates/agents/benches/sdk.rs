@@ -214,6 +214,278 @@ async fn m5_streaming(b: &Bench) -> Row {
     }
 }
 
+/// M4 (history slope with a SQLite session) and M6 (SQLite append of one
+/// turn).
+#[cfg(feature = "sqlite")]
+mod sqlite_benches {
+    use super::*;
+    use agents::sqlite::{Durability, SqliteOptions, SqliteSession};
+    use agents::Session;
+
+    /// About 300 bytes of text.
+    fn filler(i: usize) -> String {
+        let mut text = format!("Item {i}: ");
+        while text.len() < 240 {
+            text.push_str("the quick brown fox jumps over the lazy dog. ");
+        }
+        text.truncate(240);
+        text
+    }
+
+    /// `n` history items of about 300 B of JSON each: user questions and
+    /// assistant answers as the server returns them (with ids).
+    fn history(n: usize) -> Vec<Item> {
+        (0..n)
+            .map(|i| {
+                let value = if i % 2 == 0 {
+                    serde_json::json!({"type": "message", "role": "user", "content": filler(i)})
+                } else {
+                    serde_json::json!({"type": "message", "id": format!("msg_{i:08}"),
+                        "role": "assistant", "status": "completed",
+                        "content": [{"type": "output_text", "text": filler(i), "annotations": []}]})
+                };
+                serde_json::from_value(value).expect("item")
+            })
+            .collect()
+    }
+
+    fn temp_dir() -> tempfile::TempDir {
+        tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir")
+    }
+
+    /// Median SDK time and raw-POST time of one run with `n` history items
+    /// in a SQLite session; `turns` model calls per run (the first
+    /// `turns - 1` call a trivial tool).
+    async fn history_run(
+        b: &Bench,
+        dir: &std::path::Path,
+        n: usize,
+        turns: usize,
+    ) -> (Duration, Duration) {
+        let session = SqliteSession::open_with(
+            dir.join("m4.db"),
+            format!("m4_{n}_{turns}"),
+            // NORMAL: the fsync of FULL is measured in M6; here it would
+            // only add disk noise to a per-item slope.
+            SqliteOptions::default().durability(Durability::Normal),
+        )
+        .expect("open");
+        session.clear().await.expect("clear");
+        session.add_items(&history(n)).await.expect("prefill");
+        let tool = FunctionTool::new(
+            "noop",
+            "Does nothing.",
+            |_ctx: ToolContext, _a: NoArgs| async { Ok::<_, String>("done") },
+        );
+        let agent: Agent = Agent::builder("bench")
+            .instructions("Answer.")
+            .model("gpt-4.1-mini")
+            .tool(tool)
+            .build();
+        let session: Arc<dyn Session> = Arc::new(session);
+        let script = || {
+            for t in 1..turns {
+                b.server
+                    .push(Reply::function_call(format!("call_{t}"), "noop", "{}"));
+            }
+            b.server.push(Reply::text("ok"));
+        };
+        // One run's new items: the input, and per turn its output (plus
+        // the tool output of tool turns).
+        let added = 1 + 2 * (turns - 1) + 1;
+        let run_once = || async {
+            script();
+            let start = Instant::now();
+            let r = Runner::run(&agent, "hi", b.options().session(Arc::clone(&session)))
+                .await
+                .expect("run");
+            let elapsed = start.elapsed();
+            assert_eq!(r.final_output_text(), "ok");
+            for _ in 0..added {
+                session.pop_item().await.expect("pop");
+            }
+            elapsed
+        };
+        for _ in 0..WARMUP {
+            run_once().await;
+        }
+        b.server.clear_requests();
+        run_once().await;
+        let requests = b.server.requests();
+        assert_eq!(requests.len(), turns);
+        let bodies: Vec<Vec<u8>> = requests
+            .iter()
+            .map(|r| serde_json::to_vec(&r.body).expect("body"))
+            .collect();
+        assert_eq!(
+            requests[0].body["input"].as_array().map(Vec::len),
+            Some(n + 1),
+            "the history is sent"
+        );
+        let (mut sdk, mut raw) = (Vec::new(), Vec::new());
+        for _ in 0..RUNS {
+            let mut t = Duration::ZERO;
+            for body in &bodies {
+                b.server.push(Reply::text("ok"));
+                t += b.raw_post(body).await;
+            }
+            raw.push(t);
+            sdk.push(run_once().await);
+        }
+        b.server.clear_requests();
+        assert_eq!(session.get_items(None).await.expect("items").len(), n);
+        (median(sdk), median(raw))
+    }
+
+    async fn m4(b: &Bench, dir: &std::path::Path) -> Vec<Row> {
+        let mut rows = Vec::new();
+        let mut overhead = Vec::new();
+        for n in [10usize, 50, 200] {
+            let (sdk, raw) = history_run(b, dir, n, 1).await;
+            let o = micros(sdk) - micros(raw);
+            overhead.push(o);
+            rows.push(Row {
+                id: "M4",
+                what: match n {
+                    10 => "history: 1 turn, SQLite session of 10 items (~300 B each)",
+                    50 => "history: 1 turn, SQLite session of 50 items",
+                    _ => "history: 1 turn, SQLite session of 200 items",
+                },
+                sdk: format!("{:.1} µs", micros(sdk)),
+                baseline: format!("{:.1} µs", micros(raw)),
+                overhead: format!("{o:.1} µs"),
+                target: "",
+            });
+        }
+        let slope = (overhead[2] - overhead[0]) / 190.0;
+        rows.push(Row {
+            id: "M4",
+            what: "history slope: overhead per history item, (200 − 10 items) / 190",
+            sdk: "—".into(),
+            baseline: "—".into(),
+            overhead: format!("{slope:.2} µs/item"),
+            target: "≤ 2 µs/item",
+        });
+        let (sdk, raw) = history_run(b, dir, 200, 3).await;
+        let per_turn = (micros(sdk) - micros(raw)) / 3.0;
+        rows.push(Row {
+            id: "M4",
+            what: "history, flat in turns: 3 turns (2 tool calls), 200 items; overhead per turn",
+            sdk: format!("{:.1} µs", micros(sdk)),
+            baseline: format!("{:.1} µs", micros(raw)),
+            overhead: format!("{per_turn:.1} µs/turn (1 turn: {:.1} µs)", overhead[2]),
+            target: "≈ 1-turn overhead",
+        });
+        rows
+    }
+
+    /// One turn: a tool call, its output and the answer.
+    fn one_turn() -> Vec<Item> {
+        let mut items = history(2);
+        items.splice(
+            0..0,
+            [
+                Item::function_call("call_1", "get_weather", r#"{"city":"Paris"}"#),
+                Item::function_call_output("call_1", filler(7)),
+            ],
+        );
+        items.truncate(3);
+        items
+    }
+
+    /// The same transaction with rusqlite alone: the baseline of M6.
+    fn raw_append(conn: &mut rusqlite::Connection, rows: &[String]) {
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .expect("begin");
+        tx.prepare_cached("INSERT OR IGNORE INTO agent_sessions (session_id) VALUES (?1)")
+            .expect("prepare")
+            .execute(["raw"])
+            .expect("insert");
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO agent_messages (session_id, message_data) VALUES (?1, ?2)",
+                )
+                .expect("prepare");
+            for row in rows {
+                insert.execute(["raw", row.as_str()]).expect("insert");
+            }
+        }
+        tx.prepare_cached(
+            "UPDATE agent_sessions SET updated_at = CURRENT_TIMESTAMP WHERE session_id = ?1",
+        )
+        .expect("prepare")
+        .execute(["raw"])
+        .expect("update");
+        tx.commit().expect("commit");
+    }
+
+    async fn m6(dir: &std::path::Path) -> Vec<Row> {
+        let turn = one_turn();
+        let json: Vec<String> = turn
+            .iter()
+            .map(|i| serde_json::to_string(i).expect("json"))
+            .collect();
+        let bytes: usize = json.iter().map(String::len).sum();
+        let mut rows = Vec::new();
+        for durability in [Durability::Full, Durability::Normal] {
+            let name = format!("m6_{durability:?}.db");
+            let path = dir.join(&name);
+            let session = SqliteSession::open_with(
+                &path,
+                "m6",
+                SqliteOptions::default().durability(durability),
+            )
+            .expect("open");
+            let raw_path = dir.join(format!("raw_{name}"));
+            // The same schema, through the SDK once, then raw appends.
+            drop(SqliteSession::open(&raw_path, "raw").expect("schema"));
+            let mut conn = rusqlite::Connection::open(&raw_path).expect("raw open");
+            conn.execute_batch(match durability {
+                Durability::Full => "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+                _ => "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
+            })
+            .expect("pragmas");
+            for _ in 0..WARMUP {
+                session.add_items(&turn).await.expect("append");
+                raw_append(&mut conn, &json);
+            }
+            let (mut sdk, mut raw) = (Vec::new(), Vec::new());
+            for _ in 0..RUNS {
+                let start = Instant::now();
+                raw_append(&mut conn, &json);
+                raw.push(start.elapsed());
+                let start = Instant::now();
+                session.add_items(&turn).await.expect("append");
+                sdk.push(start.elapsed());
+            }
+            let (sdk, raw) = (median(sdk), median(raw));
+            rows.push(Row {
+                id: "M6",
+                what: match durability {
+                    Durability::Full => {
+                        "SQLite append of one turn (3 items), synchronous=FULL (default)"
+                    }
+                    _ => "SQLite append of one turn (3 items), synchronous=NORMAL",
+                },
+                sdk: format!("{:.1} µs", micros(sdk)),
+                baseline: format!("raw rusqlite {:.1} µs", micros(raw)),
+                overhead: format!("{:.1} µs ({bytes} B/turn)", micros(sdk) - micros(raw)),
+                target: "one transaction, WAL, busy_timeout",
+            });
+        }
+        rows
+    }
+
+    pub(super) async fn run(b: &Bench) -> Vec<Row> {
+        let dir = temp_dir();
+        let mut rows = m4(b, dir.path()).await;
+        rows.extend(m6(dir.path()).await);
+        rows
+    }
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -222,11 +494,15 @@ fn main() {
         .expect("runtime");
     let rows = rt.block_on(async {
         let b = Bench::new().await;
-        vec![
+        #[allow(unused_mut)]
+        let mut rows = vec![
             m2_single_turn(&b).await,
             m3_tool_loop(&b).await,
             m5_streaming(&b).await,
-        ]
+        ];
+        #[cfg(feature = "sqlite")]
+        rows.extend(sqlite_benches::run(&b).await);
+        rows
     });
     let mut table = String::new();
     let _ = writeln!(
@@ -249,6 +525,11 @@ fn main() {
          with request validation on. The baseline sends the same request body with a plain \
          `reqwest` POST, so the overhead column is what the SDK adds: building the request, \
          parsing the reply, the loop, tools and events.\n\n\
+         M4 runs with a SQLite session (`synchronous=NORMAL`) holding N history items of about \
+         300 B, restored after each run, so every run loads N items, sends them, and saves its \
+         new items; the baseline is raw POSTs of the same bodies. M6 appends one turn to a \
+         SQLite file session; its baseline is the same transaction through rusqlite alone. \
+         The M6 times depend mostly on the disk's fsync.\n\n\
          Absolute numbers on shared machines are noisy; compare within one run.\n\n{table}\n"
     );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");

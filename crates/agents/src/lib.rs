@@ -12,6 +12,8 @@
 //! | `agents-core` | items, [`Agent`], the [`Tool`], [`Toolkit`], [`Model`] and [`Session`] traits |
 //! | `agents-runner` | the agent loop: [`Runner`], [`RunSession`], streaming, guardrails, handoffs |
 //! | `agents-model-openai` (feature `openai`, default) | the OpenAI Responses and Chat Completions models |
+//! | `agents-session-sqlite` (feature `sqlite`) | `sqlite::SqliteSession`: conversation memory in SQLite, shared with openai-agents-python |
+//! | `agents-mcp` (feature `mcp`) | `mcp::McpToolkit`: MCP servers (stdio, streamable HTTP) as toolkits |
 //!
 //! ```
 //! use agents::prelude::*;
@@ -62,10 +64,20 @@ pub use agents_core::{
     ToolError, ToolOutput, ToolSpec, ToolUseBehavior, Toolkit, ToolkitError, ToolkitSession, Usage,
 };
 #[doc(inline)]
+pub use agents_core::{
+    HistoryMapper, ToolGuardrailBehavior, ToolGuardrailOutput, ToolGuardrailResult,
+    ToolInputGuardrail, ToolInputGuardrailData, ToolOutputGuardrail, ToolOutputGuardrailData,
+};
+#[doc(inline)]
 pub use agents_runner::{
-    CancelHandle, CancelMode, MaxTurnsData, ModelInputData, RunConfig, RunError, RunErrorDetails,
-    RunInput, RunOptions, RunResult, RunResultStreaming, RunSession, RunStreamEvent,
-    ToolErrorPolicy, DEFAULT_MAX_TURNS,
+    AgentTool, AgentToolEvent, AgentToolExt, CancelHandle, CancelMode, MaxTurnsData,
+    ModelInputData, NeedsApproval, RunConfig, RunError, RunErrorDetails, RunInput, RunOptions,
+    RunResult, RunResultStreaming, RunSession, RunStreamEvent, ToolErrorPolicy, DEFAULT_MAX_TURNS,
+};
+#[doc(inline)]
+pub use agents_runner::{
+    Always, RunState, RunStateError, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE,
+    RUN_STATE_SCHEMA_VERSION,
 };
 
 /// Test helpers: [`ScriptedModel`](testing::ScriptedModel) and item builders.
@@ -82,6 +94,24 @@ pub mod testing {
 pub mod openai {
     #[doc(inline)]
     pub use agents_model_openai::*;
+}
+
+/// SQLite conversation sessions, file-compatible with openai-agents-python's
+/// `SQLiteSession`.
+#[cfg(feature = "sqlite")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+pub mod sqlite {
+    #[doc(inline)]
+    pub use agents_session_sqlite::*;
+}
+
+/// MCP (Model Context Protocol) servers as toolkits: stdio and streamable
+/// HTTP servers whose tools, prompts and resources agents use.
+#[cfg(feature = "mcp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mcp")))]
+pub mod mcp {
+    #[doc(inline)]
+    pub use agents_mcp::*;
 }
 
 /// The agent loop crate, for the items not re-exported at the top level.
@@ -199,9 +229,10 @@ impl<C: Send + Sync + 'static> AgentExt<C> for Agent<C> {
 /// The common imports: `use agents::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Agent, AgentExt, FinalOutput, FunctionTool, Handoff, InputGuardrail, Item, ModelSettings,
-        OutputGuardrail, RunConfig, RunContext, RunOptions, RunStreamEvent, Runner, Session, Tool,
-        ToolContext, ToolOutput,
+        Agent, AgentExt, AgentToolExt, FinalOutput, FunctionTool, Handoff, InputGuardrail, Item,
+        ModelSettings, OutputGuardrail, RunConfig, RunContext, RunOptions, RunStreamEvent, Runner,
+        Session, Tool, ToolContext, ToolGuardrailOutput, ToolInputGuardrail, ToolOutput,
+        ToolOutputGuardrail,
     };
     pub use futures::StreamExt;
 }
@@ -210,3 +241,23 @@ pub mod prelude {
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The multi-agent guide's examples, compiled as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/multi_agent.md")]
+pub struct MultiAgentGuideDoctests;
+
+/// The human-in-the-loop guide's examples, compiled as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../docs/human_in_the_loop.md")]
+pub struct HumanInTheLoopGuideDoctests;
+
+/// The sessions guide's examples, compiled as doc-tests.
+#[cfg(all(doctest, feature = "sqlite", feature = "testing"))]
+#[doc = include_str!("../../../docs/sessions.md")]
+pub struct SessionsGuideDoctests;
+
+/// The MCP guide's examples, compiled as doc-tests.
+#[cfg(all(doctest, feature = "mcp"))]
+#[doc = include_str!("../../../docs/mcp.md")]
+pub struct McpGuideDoctests;

@@ -315,3 +315,71 @@ impl agents_core::Hooks for Recorder {
         self.record("handoff", &format!("{}->{}", from.name(), to.name()))
     }
 }
+
+/// Creates and closes of a [`CountingKit`]'s sessions.
+#[derive(Clone, Default)]
+pub struct KitCounts {
+    pub opened: Arc<AtomicUsize>,
+    pub closed: Arc<AtomicUsize>,
+}
+
+impl KitCounts {
+    /// `(opened, closed)`.
+    pub fn get(&self) -> (usize, usize) {
+        (
+            self.opened.load(Ordering::SeqCst),
+            self.closed.load(Ordering::SeqCst),
+        )
+    }
+}
+
+/// A toolkit whose sessions offer one echo tool named `<name>_tool` and
+/// count their opening and closing.
+pub struct CountingKit {
+    pub name: String,
+    pub counts: KitCounts,
+}
+
+impl CountingKit {
+    pub fn new(name: &str, counts: &KitCounts) -> Self {
+        CountingKit {
+            name: name.to_owned(),
+            counts: counts.clone(),
+        }
+    }
+}
+
+struct CountingKitSession {
+    name: String,
+    counts: KitCounts,
+}
+
+impl agents_core::Toolkit for CountingKit {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn create_session<'a>(
+        &'a self,
+        _ctx: &'a RunContext,
+    ) -> BoxFuture<'a, Result<Arc<dyn agents_core::ToolkitSession>, agents_core::ToolkitError>>
+    {
+        self.counts.opened.fetch_add(1, Ordering::SeqCst);
+        let s: Arc<dyn agents_core::ToolkitSession> = Arc::new(CountingKitSession {
+            name: self.name.clone(),
+            counts: self.counts.clone(),
+        });
+        Box::pin(std::future::ready(Ok(s)))
+    }
+}
+
+impl agents_core::ToolkitSession for CountingKitSession {
+    fn tools(&self) -> Vec<Arc<dyn agents_core::Tool>> {
+        vec![echo(&format!("{}_tool", self.name)).into_dyn()]
+    }
+
+    fn close(&self) -> BoxFuture<'_, Result<(), agents_core::ToolkitError>> {
+        self.counts.closed.fetch_add(1, Ordering::SeqCst);
+        Box::pin(std::future::ready(Ok(())))
+    }
+}

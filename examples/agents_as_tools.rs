@@ -1,0 +1,99 @@
+//! Run with: cargo run --example agents_as_tools
+//!
+//! An orchestrator calls two specialist agents as tools. Each call runs the
+//! specialist as a nested run of the same agent loop: it inherits the run
+//! configuration and context, and its usage counts towards the whole run.
+//! One of the tools streams its nested run's events to a callback.
+//!
+//! Offline by default (a scripted local server); set `OPENAI_API_KEY` to use
+//! a real endpoint.
+
+mod common;
+
+use agents::openai::OpenAIApi;
+use agents::prelude::*;
+use agents::{AgentToolEvent, ModelStreamEvent};
+use agents_testkit::Reply;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let backend = common::backend(
+        OpenAIApi::Responses,
+        vec![
+            // The orchestrator asks the Spanish translator...
+            Reply::function_call(
+                "call_es",
+                "translate_to_spanish",
+                r#"{"input":"Good morning, friends!"}"#,
+            ),
+            // ...which answers in its nested run.
+            Reply::text("¡Buenos días, amigos!"),
+            // Then the French translator, in another nested run.
+            Reply::function_call(
+                "call_fr",
+                "translate_to_french",
+                r#"{"input":"Good morning, friends!"}"#,
+            ),
+            Reply::text("Bonjour, les amis !").chunked(5),
+            // The orchestrator sums up.
+            Reply::text("Spanish: ¡Buenos días, amigos!\nFrench: Bonjour, les amis !"),
+        ],
+    )
+    .await;
+
+    let spanish: Agent = Agent::builder("Spanish translator")
+        .instructions("Translate the user's message to Spanish. Reply with the translation only.")
+        .model(backend.model.as_str())
+        .build();
+    let french: Agent = Agent::builder("French translator")
+        .instructions("Translate the user's message to French. Reply with the translation only.")
+        .model(backend.model.as_str())
+        .build();
+    let orchestrator: Agent = Agent::builder("Orchestrator")
+        .instructions(
+            "You translate with your tools, never by yourself. \
+             Call each translation tool the user asks for, then list the results.",
+        )
+        .model(backend.model.as_str())
+        .tool(
+            spanish
+                .as_tool("translate_to_spanish", "Translates the input to Spanish.")
+                .max_turns(Some(3)),
+        )
+        .tool(
+            french
+                .as_tool("translate_to_french", "Translates the input to French.")
+                .on_stream(|e: AgentToolEvent| {
+                    if let agents::RunStreamEvent::RawModel(ModelStreamEvent::OutputTextDelta {
+                        delta,
+                        ..
+                    }) = &e.event
+                    {
+                        println!("[{} streams] {delta}", e.agent);
+                    }
+                }),
+        )
+        .build();
+
+    let options = RunOptions::default().run_config(RunConfig {
+        model_provider: Some(backend.provider.clone()),
+        ..Default::default()
+    });
+    let result = Runner::run(
+        &orchestrator,
+        "Say 'Good morning, friends!' in Spanish and in French.",
+        options,
+    )
+    .await?;
+    for item in &result.new_items {
+        if let agents::RunItemKind::ToolCallOutput { output, .. } = &item.kind {
+            println!("[tool output] {}", output.to_text());
+        }
+    }
+    println!("\n{}", result.final_output_text());
+    println!(
+        "\nModel requests, nested runs included: {}",
+        result.usage.requests
+    );
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Run with: cargo run --example manual_history
+//!
+//! Conversation memory kept by hand: the first run's `to_input_list()` (its
+//! input plus every item it produced) becomes the second run's input, with
+//! the new user message appended. Nothing is stored anywhere else, and every
+//! request carries the whole conversation.
+//!
+//! Offline by default (a scripted local OpenAI-compatible server); set
+//! `OPENAI_API_KEY` (and optionally `OPENAI_BASE_URL`, `OPENAI_MODEL`) to use
+//! a real endpoint.
+
+mod common;
+
+use agents::openai::OpenAIApi;
+use agents::prelude::*;
+use agents_testkit::Reply;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let backend = common::backend(
+        OpenAIApi::Responses,
+        vec![
+            Reply::text("Nice to meet you, Ada. The Golden Gate Bridge is in San Francisco."),
+            Reply::text("Your name is Ada."),
+        ],
+    )
+    .await;
+    let agent: Agent = Agent::builder("Assistant")
+        .instructions("Reply very concisely.")
+        .model(backend.model.as_str())
+        .build();
+    let options = || {
+        RunOptions::default().run_config(RunConfig {
+            model_provider: Some(backend.provider.clone()),
+            ..Default::default()
+        })
+    };
+
+    let question = "My name is Ada. Where is the Golden Gate Bridge?";
+    println!("User: {question}");
+    let first = Runner::run(&agent, question, options()).await?;
+    println!("Assistant: {}", first.final_output_text());
+
+    // The whole conversation so far, plus the next message.
+    let mut input = first.to_input_list();
+    input.push(Item::user("What is my name?"));
+    println!("User: What is my name?   ({} items sent)", input.len());
+    let second = Runner::run(&agent, input, options()).await?;
+    println!("Assistant: {}", second.final_output_text());
+    Ok(())
+}

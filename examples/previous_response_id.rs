@@ -1,0 +1,82 @@
+//! Run with: cargo run --example previous_response_id
+//!
+//! Conversation state kept by the server (Responses API): each request names
+//! the previous response with `previous_response_id`, and carries only the
+//! items the server has not seen yet.
+//!
+//! - `auto_previous_response_id(true)` chains the turns of one run from the
+//!   first turn on: after a tool call, the next request sends just the tool
+//!   output.
+//! - `result.last_response_id()` continues the conversation in the next run,
+//!   which sends just the new user message.
+//!
+//! Offline by default (a scripted local OpenAI-compatible server); set
+//! `OPENAI_API_KEY` (and optionally `OPENAI_BASE_URL`, `OPENAI_MODEL`) to use
+//! a real endpoint.
+
+mod common;
+
+use agents::openai::OpenAIApi;
+use agents::prelude::*;
+use agents_testkit::Reply;
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct City {
+    /// The city to look up.
+    city: String,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let backend = common::backend(
+        OpenAIApi::Responses,
+        vec![
+            Reply::function_call("call_1", "get_weather", r#"{"city":"Paris"}"#),
+            Reply::text("It is sunny in Paris."),
+            Reply::text("Take sunglasses rather than an umbrella."),
+        ],
+    )
+    .await;
+    let weather = FunctionTool::new(
+        "get_weather",
+        "Current weather of a city.",
+        |_ctx: ToolContext, args: City| async move {
+            Ok::<_, String>(format!("Sunny, 22 °C in {}.", args.city))
+        },
+    );
+    let agent: Agent = Agent::builder("Assistant")
+        .instructions("Reply very concisely. Use get_weather for weather questions.")
+        .model(backend.model.as_str())
+        .tool(weather)
+        .build();
+    let options = || {
+        RunOptions::default().run_config(RunConfig {
+            model_provider: Some(backend.provider.clone()),
+            ..Default::default()
+        })
+    };
+
+    println!("User: What's the weather in Paris?");
+    let first = Runner::run(
+        &agent,
+        "What's the weather in Paris?",
+        options().auto_previous_response_id(true),
+    )
+    .await?;
+    println!("Assistant: {}", first.final_output_text());
+    let last = first
+        .last_response_id()
+        .ok_or("the server returned no response id")?
+        .to_owned();
+    println!("(last response: {last})");
+
+    println!("User: Should I take an umbrella?");
+    let second = Runner::run(
+        &agent,
+        "Should I take an umbrella?",
+        options().previous_response_id(last),
+    )
+    .await?;
+    println!("Assistant: {}", second.final_output_text());
+    Ok(())
+}

@@ -1,0 +1,94 @@
+//! Run with: cargo run --example session_memory
+//!
+//! (add `--features sqlite` for the SQLite half; without it only the memory
+//! session runs)
+//!
+//! Conversation memory kept by a session. The run loads the history before
+//! the first model call, saves the new input, and saves each turn's items,
+//! so the caller only passes the new message. Two sessions are shown:
+//! `SqliteSession` (a file that survives restarts and that
+//! openai-agents-python's `SQLiteSession` can read too) and `MemorySession`
+//! (in memory, for tests and short-lived processes).
+//!
+//! Offline by default (a scripted local OpenAI-compatible server); set
+//! `OPENAI_API_KEY` (and optionally `OPENAI_BASE_URL`, `OPENAI_MODEL`) to use
+//! a real endpoint. Set `SESSION_DB` to keep the SQLite file somewhere (by
+//! default it goes to a temporary directory that is removed at the end).
+
+mod common;
+
+use std::sync::Arc;
+
+use agents::openai::OpenAIApi;
+use agents::prelude::*;
+use agents::MemorySession;
+use agents_testkit::Reply;
+
+async fn conversation(
+    label: &str,
+    agent: &Agent,
+    session: Arc<dyn Session>,
+    provider: &Arc<dyn agents::ModelProvider>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    println!("--- {label} (session `{}`)", session.session_id());
+    for question in [
+        "My name is Ada. Where is the Golden Gate Bridge?",
+        "What is my name?",
+    ] {
+        let options = RunOptions::default()
+            .session(Arc::clone(&session))
+            .run_config(RunConfig {
+                model_provider: Some(Arc::clone(provider)),
+                ..Default::default()
+            });
+        println!("User: {question}");
+        let result = Runner::run(agent, question, options).await?;
+        println!("Assistant: {}", result.final_output_text());
+    }
+    let stored = session.get_items(None).await?;
+    println!("The session now holds {} items:", stored.len());
+    for item in &stored {
+        let text = item.as_message().map(|m| m.text()).unwrap_or_default();
+        println!("  {:<8} {text}", item.kind());
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let script = || {
+        [
+            Reply::text("Nice to meet you, Ada. The Golden Gate Bridge is in San Francisco."),
+            Reply::text("Your name is Ada."),
+        ]
+    };
+    let backend = common::backend(
+        OpenAIApi::Responses,
+        script().into_iter().chain(script()).collect(),
+    )
+    .await;
+    let agent: Agent = Agent::builder("Assistant")
+        .instructions("Reply very concisely.")
+        .model(backend.model.as_str())
+        .build();
+
+    #[cfg(feature = "sqlite")]
+    {
+        use agents::sqlite::SqliteSession;
+        let temp = tempfile::tempdir()?;
+        let path = match std::env::var_os("SESSION_DB") {
+            Some(p) => p.into(),
+            None => temp.path().join("conversations.db"),
+        };
+        let sqlite = SqliteSession::open(&path, "user_123")?;
+        sqlite.clear().await?; // start this demo afresh
+        conversation("SQLite", &agent, Arc::new(sqlite), &backend.provider).await?;
+        println!("(stored in {})", path.display());
+    }
+    #[cfg(not(feature = "sqlite"))]
+    println!("(built without the `sqlite` feature: add `--features sqlite` for SqliteSession)");
+
+    let memory = MemorySession::new("user_456");
+    conversation("in memory", &agent, Arc::new(memory), &backend.provider).await?;
+    Ok(())
+}
