@@ -486,6 +486,89 @@ mod sqlite_benches {
     }
 }
 
+/// A model that never answers: keeps runs alive for the memory benchmark.
+#[derive(Debug)]
+struct NeverAnswers;
+
+impl agents::Model for NeverAnswers {
+    fn get_response<'a>(
+        &'a self,
+        _request: agents::ModelRequest<'a>,
+    ) -> agents::BoxFuture<'a, Result<agents::ModelResponse, agents::ModelError>> {
+        Box::pin(std::future::pending())
+    }
+
+    fn stream_response<'a>(
+        &'a self,
+        _request: agents::ModelRequest<'a>,
+    ) -> agents::BoxStream<'a, Result<ModelStreamEvent, agents::ModelError>> {
+        Box::pin(futures::stream::pending())
+    }
+}
+
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// M7: resident memory per live run, each run parked in its first model call.
+async fn m7_memory() -> Vec<Row> {
+    let agent: Agent = Agent::builder("bench")
+        .instructions("You are a helpful assistant.")
+        .model(Arc::new(NeverAnswers))
+        .tool(FunctionTool::new(
+            "noop",
+            "Does nothing.",
+            |_ctx: ToolContext, _a: NoArgs| async { Ok::<_, String>("done") },
+        ))
+        .build();
+    let mut rows = Vec::new();
+    for n in [1_000usize, 10_000] {
+        let Some(before) = rss_bytes() else {
+            return rows;
+        };
+        let handles: Vec<_> = (0..n)
+            .map(|i| {
+                let agent = agent.clone();
+                tokio::spawn(async move {
+                    let _ =
+                        Runner::run(&agent, format!("question {i}"), RunOptions::default()).await;
+                })
+            })
+            .collect();
+        // Let every run reach its model call.
+        for _ in 0..50 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let after = rss_bytes().unwrap_or(before);
+        for h in &handles {
+            h.abort();
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+        let per_run = after.saturating_sub(before) as f64 / n as f64;
+        rows.push(Row {
+            id: "M7",
+            what: if n == 1_000 {
+                "memory per live run, 1,000 concurrent runs (RSS delta / runs)"
+            } else {
+                "memory per live run, 10,000 concurrent runs (RSS delta / runs)"
+            },
+            sdk: format!("{:.1} KiB/run", per_run / 1024.0),
+            baseline: format!(
+                "RSS {:.1} → {:.1} MiB",
+                before as f64 / 1048576.0,
+                after as f64 / 1048576.0
+            ),
+            overhead: "—".into(),
+            target: "measured",
+        });
+    }
+    rows
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -502,6 +585,7 @@ fn main() {
         ];
         #[cfg(feature = "sqlite")]
         rows.extend(sqlite_benches::run(&b).await);
+        rows.extend(m7_memory().await);
         rows
     });
     let mut table = String::new();
@@ -529,7 +613,9 @@ fn main() {
          300 B, restored after each run, so every run loads N items, sends them, and saves its \
          new items; the baseline is raw POSTs of the same bodies. M6 appends one turn to a \
          SQLite file session; its baseline is the same transaction through rusqlite alone. \
-         The M6 times depend mostly on the disk's fsync.\n\n\
+         The M6 times depend mostly on the disk's fsync. M7 parks N runs in their first model \
+         call (a model that never answers) and divides the growth of the process's resident \
+         memory by N.\n\n\
          Absolute numbers on shared machines are noisy; compare within one run.\n\n{table}\n"
     );
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
