@@ -176,7 +176,12 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             if self.turn > 0 && self.cancel.after_turn_requested() {
                 return Err(Error::Cancelled);
             }
-            match self.step().await? {
+            let span = tracing::debug_span!(
+                "turn",
+                turn = self.turn + 1,
+                agent = %self.agent.name()
+            );
+            match tracing::Instrument::instrument(self.step(), span).await? {
                 TurnOutcome::Final(output) => {
                     self.end_turn();
                     self.finish(&output).await?;
@@ -315,9 +320,6 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let agent_name: Arc<str> = Arc::from(agent.name());
         let ctx = self.ctx.clone();
         let run_hooks = self.opts.hooks.clone();
-        let span = tracing::debug_span!("turn", turn = self.turn, agent = %agent.name());
-        let _enter = span.enter();
-        drop(_enter);
 
         // Input guardrails: starting agent, first turn only. Blocking ones
         // finish before anything else of the turn runs (hooks included);
