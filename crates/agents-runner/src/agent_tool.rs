@@ -431,7 +431,7 @@ impl<C: Send + Sync + 'static> AgentTool<C> {
                 Err(e) => Err(e),
             },
             Some(callback) => {
-                let mut run = Runner::streamed(self.agent.clone(), input, options, session, None);
+                let mut run = Runner::streamed(self.agent.clone(), input, options, session);
                 while let Some(event) = run.next().await {
                     callback(AgentToolEvent {
                         tool_name: ctx.tool_name.clone(),

@@ -174,7 +174,7 @@ impl Runner {
         input: impl Into<RunInput>,
         options: RunOptions<C>,
     ) -> RunResultStreaming<C> {
-        Self::streamed(agent.clone(), input.into(), options, None, None)
+        Self::streamed(agent.clone(), input.into(), options, None)
     }
 
     pub(crate) fn streamed<C: Send + Sync + 'static>(
@@ -182,7 +182,6 @@ impl Runner {
         input: RunInput,
         mut options: RunOptions<C>,
         session: Option<(Arc<C>, Arc<ToolkitSessions<C>>)>,
-        _unused: Option<()>,
     ) -> RunResultStreaming<C> {
         let cancel = options.cancel.take().unwrap_or_default();
         options.cancel = Some(cancel.clone());

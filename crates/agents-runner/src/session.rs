@@ -89,7 +89,6 @@ impl<C: Send + Sync + 'static> RunSession<C> {
             input.into(),
             options,
             Some((Arc::clone(&self.context), Arc::clone(&self.toolkits))),
-            None,
         )
     }
 
