@@ -14,6 +14,17 @@ use std::process::{Command, ExitCode};
 #[cfg(test)]
 mod tidy;
 
+/// True under CI: `CI` is `true` or `1`, in any case. This is the one rule
+/// for reading `CI` in xtask and in every test (a tidy test checks it).
+fn on_ci() -> bool {
+    is_ci_value(env::var("CI").ok().as_deref())
+}
+
+/// The rule behind [`on_ci`], on a given value of `CI`.
+fn is_ci_value(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true") || v.trim() == "1")
+}
+
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
@@ -150,7 +161,7 @@ fn mcp_test_servers() -> Result<(), String> {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !has_npm {
-        if env::var("CI").as_deref() == Ok("true") {
+        if on_ci() {
             return Err("npm is needed to install the MCP reference servers".into());
         }
         eprintln!("note: npm not found; the agents-mcp reference-server tests will skip");
@@ -210,7 +221,7 @@ fn python_venv() -> Result<(), String> {
             .map(|o| o.status.success())
             .unwrap_or(false);
         if !has_python {
-            if env::var("CI").as_deref() == Ok("true") {
+            if on_ci() {
                 return Err("python3 is needed for the SQLite session interop tests".into());
             }
             eprintln!("note: python3 not found; the SQLite session interop tests will skip");

@@ -125,3 +125,69 @@ fn layer_parser_reads_dependencies() {
     assert_eq!(deps, vec!["agents-core".to_owned(), "serde".to_owned()]);
     assert!(Path::new(env!("CARGO_MANIFEST_DIR")).exists());
 }
+
+/// Every `.rs` file under `dir`, skipping build output and npm folders.
+fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if path.is_dir() {
+            if name != "target" && name != "node_modules" && !name.starts_with('.') {
+                rust_files(&path, out);
+            }
+        } else if name.ends_with(".rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// `CI` is read one way everywhere: `true` or `1`, in any case.
+#[test]
+fn ci_is_read_one_way() {
+    let root = project_root();
+    let mut files = Vec::new();
+    for dir in ["crates", "xtask", "examples"] {
+        rust_files(&root.join(dir), &mut files);
+    }
+    let needle = ["var(", "\"CI\")"].concat();
+    let mut readers = 0;
+    for file in files {
+        let text = fs::read_to_string(&file).expect("readable source");
+        for (at, _) in text.match_indices(&needle) {
+            readers += 1;
+            let window: String = text[at..].chars().take(160).collect();
+            assert!(
+                window.contains("eq_ignore_ascii_case(\"true\")")
+                    || window.contains("is_ci_value("),
+                "{}: reads CI without the project's rule (`true` or `1`, any case)",
+                file.display()
+            );
+        }
+    }
+    assert!(
+        readers >= 2,
+        "expected the CI readers to be found, saw {readers}"
+    );
+}
+
+#[test]
+fn ci_rule_accepts_true_and_one_in_any_case() {
+    let cases = [
+        (Some("true"), true),
+        (Some("TRUE"), true),
+        (Some("True"), true),
+        (Some("1"), true),
+        (Some("false"), false),
+        (Some("0"), false),
+        (Some(""), false),
+        (Some("yes"), false),
+        (None, false),
+    ];
+    for (value, expected) in cases {
+        assert_eq!(crate::is_ci_value(value), expected, "{value:?}");
+    }
+}

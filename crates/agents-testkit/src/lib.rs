@@ -69,7 +69,7 @@ mod spec;
 pub use reply::{Fault, Reasoning, Reply, Usage};
 pub use server::{Api, CapturedRequest, MockServer, MockServerBuilder};
 pub use spec::{
-    spec_path, validate_chat_completion_chunk, validate_chat_completion_response,
-    validate_chat_request, validate_create_response, validate_response_object,
-    validate_response_stream_event, SPEC_ENV,
+    is_ci_value, running_in_ci, spec_path, validate_chat_completion_chunk,
+    validate_chat_completion_response, validate_chat_request, validate_create_response,
+    validate_response_object, validate_response_stream_event, SPEC_ENV,
 };

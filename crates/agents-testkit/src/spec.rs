@@ -78,11 +78,15 @@ pub fn spec_path() -> Option<PathBuf> {
     None
 }
 
-/// True when the environment says we run under CI (`CI=true` or `CI=1`).
-pub(crate) fn running_in_ci() -> bool {
-    std::env::var("CI")
-        .map(|v| v.eq_ignore_ascii_case("true") || v == "1")
-        .unwrap_or(false)
+/// True when the environment says we run under CI: `CI` is `true` or `1`,
+/// in any case. Every test and xtask read `CI` this one way.
+pub fn running_in_ci() -> bool {
+    is_ci_value(std::env::var("CI").ok().as_deref())
+}
+
+/// The one rule for reading the `CI` variable: `true` or `1`, in any case.
+pub fn is_ci_value(value: Option<&str>) -> bool {
+    value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true") || v.trim() == "1")
 }
 
 /// The loaded and adjusted spec components, or `None` when the spec is absent (outside CI).

@@ -11,7 +11,7 @@ pub fn spec_available(test: &str) -> bool {
         return true;
     }
     assert!(
-        std::env::var("CI").map_or(true, |v| v != "true"),
+        !agents_testkit::running_in_ci(),
         "{test}: the OpenAPI spec is required under CI=true"
     );
     eprintln!("{test}: skipped, OpenAPI spec not found (set OPENAI_OPENAPI_SPEC)");
