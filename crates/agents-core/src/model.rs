@@ -303,6 +303,22 @@ pub enum ModelError {
     /// No model could be found for a name.
     #[error("unknown model `{0}`")]
     UnknownModel(String),
+    /// A configured HTTP header cannot be sent: its name or value holds
+    /// characters HTTP forbids (a newline, say). The value is never shown.
+    #[error("the HTTP header `{name}` cannot be sent: its name or value contains characters HTTP does not allow (a newline or another control character?); the value is not shown")]
+    InvalidHeader {
+        /// The header name (for example `OpenAI-Project`).
+        name: String,
+    },
+    /// The provider's response went over a size limit of the client (a line
+    /// or event of a stream, or a whole body).
+    #[error("the model provider's response exceeded the `{limit}` limit of {max_bytes} bytes")]
+    ResponseTooLarge {
+        /// The name of the limit (for example `max_sse_line_bytes`).
+        limit: String,
+        /// The limit, in bytes.
+        max_bytes: usize,
+    },
     /// Any other failure.
     #[error("{0}")]
     Other(String),
