@@ -4,7 +4,8 @@
 //!   the first failure. Before the tests it makes `target/py-venv` with the
 //!   pinned `openai-agents` for the SQLite session interop tests, and runs
 //!   `npm ci` in `crates/agents-mcp/tests/servers` for the MCP tests.
-//! - `bench`: the benchmarks, printed and written to `docs/benchmarks.md`.
+//! - `bench`: the benchmarks, printed and written to `docs/benchmarks.md`;
+//!   `bench --quick` checks in seconds that they run, and writes nothing.
 //! - `release`: checks that every publishable crate packages cleanly.
 
 use std::env;
@@ -244,20 +245,85 @@ fn python_venv() -> Result<(), String> {
     )
 }
 
-fn bench() -> Result<(), String> {
+/// The cargo target directory: `CARGO_TARGET_DIR`, or `target/` at the root.
+fn target_dir() -> PathBuf {
+    env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project_root().join("target"))
+}
+
+/// `cargo xtask bench [--quick]`: builds the quickstart example in release
+/// mode (M1 times its start), then runs the `sdk` benchmark, which prints
+/// the table and writes `docs/benchmarks.md`. `--quick` (or `BENCH_QUICK=1`)
+/// runs every benchmark with tiny round counts to check that it runs, and
+/// writes nothing.
+///
+/// M7 keeps up to 10,000 connections open, so on Unix the benchmark runs
+/// under a shell that first raises the open-files soft limit to the hard
+/// limit (`ulimit -n`).
+fn bench(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick")
+        || env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    if let Some(other) = args.iter().find(|a| *a != "--quick") {
+        return Err(format!("unknown bench option `{other}` (try --quick)"));
+    }
     Step::new(
-        "bench",
+        "quickstart",
         "cargo",
         &[
-            "bench",
+            "build",
+            "--release",
             "--package",
             "agents",
-            "--bench",
-            "sdk",
-            "--all-features",
+            "--example",
+            "quickstart",
         ],
     )
-    .run()
+    .run()?;
+    let quickstart = target_dir().join("release/examples/quickstart");
+    let cargo_bench = [
+        "cargo",
+        "bench",
+        "--package",
+        "agents",
+        "--bench",
+        "sdk",
+        "--all-features",
+    ];
+    let mut cmd = if cfg!(unix) {
+        let mut sh = Command::new("sh");
+        sh.arg("-c")
+            .arg(
+                "ulimit -n \"$(ulimit -Hn)\" 2>/dev/null \
+                 || echo \"note: could not raise the open-files limit ($(ulimit -n))\" >&2; \
+                 exec \"$@\"",
+            )
+            .arg("sh")
+            .args(cargo_bench);
+        sh
+    } else {
+        let mut direct = Command::new(cargo_bench[0]);
+        direct.args(&cargo_bench[1..]);
+        direct
+    };
+    cmd.current_dir(project_root())
+        .env("AGENTS_BENCH_QUICKSTART", &quickstart);
+    if quick {
+        cmd.env("BENCH_QUICK", "1");
+    }
+    eprintln!(
+        "\n==> [bench] {}{}",
+        cargo_bench.join(" "),
+        if quick { " (quick)" } else { "" }
+    );
+    let status = cmd
+        .status()
+        .map_err(|e| format!("step `bench` could not start cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("step `bench` failed ({status})"))
+    }
 }
 
 fn release() -> Result<(), String> {
@@ -270,12 +336,13 @@ fn release() -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    let cmd = env::args().nth(1).unwrap_or_default();
+    let args: Vec<String> = env::args().skip(1).collect();
+    let cmd = args.first().cloned().unwrap_or_default();
     let result = match cmd.as_str() {
         "ci" => ci(),
-        "bench" => bench(),
+        "bench" => bench(&args[1..]),
         "release" => release(),
-        _ => Err("usage: cargo xtask <ci | bench | release>".to_owned()),
+        _ => Err("usage: cargo xtask <ci | bench [--quick] | release>".to_owned()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
