@@ -54,7 +54,8 @@ use crate::agent::Agent;
 use crate::context::RunContext;
 use crate::items::{Content, Item, Message, Role};
 use crate::run_item::RunItem;
-use crate::tool::parameters_schema;
+use crate::schema::SchemaError;
+use crate::tool::{raw_parameters_schema, try_parameters_schema};
 
 /// What a handoff's input filter sees and returns.
 ///
@@ -200,9 +201,44 @@ impl<C: Send + Sync + 'static> Handoff<C> {
     /// becomes the tool's parameters, and arguments that do not deserialize
     /// into `T` are answered with an error output (the model may retry) and
     /// no handoff happens. `T` should be a struct.
-    pub fn input_type<T: DeserializeOwned + JsonSchema + 'static>(mut self) -> Self {
-        self.input_schema = parameters_schema::<T>();
-        self.strict = true;
+    ///
+    /// # Panics
+    ///
+    /// Panics when `T` has no strict schema (see
+    /// [`Handoff::try_input_type`]); the message names the field and the
+    /// non-strict option. Use [`Handoff::input_type_non_strict`] for such
+    /// types.
+    pub fn input_type<T: DeserializeOwned + JsonSchema + 'static>(self) -> Self {
+        let name = self.tool_name.clone();
+        self.try_input_type::<T>()
+            .unwrap_or_else(|e| panic!("handoff `{name}`: {e}"))
+    }
+
+    /// Like [`Handoff::input_type`], returning the error instead of
+    /// panicking.
+    ///
+    /// # Errors
+    ///
+    /// A [`SchemaError`] naming the field of `T` that strict mode cannot
+    /// express (a map, a `serde_json::Value`, ...), or
+    /// [`SchemaError::RootNotObject`] when `T` is not a struct.
+    pub fn try_input_type<T: DeserializeOwned + JsonSchema + 'static>(
+        self,
+    ) -> Result<Self, SchemaError> {
+        let schema = try_parameters_schema::<T>()?;
+        Ok(self.with_input::<T>(schema, true))
+    }
+
+    /// Like [`Handoff::input_type`], with `T`'s schema as schemars generates
+    /// it, sent with `strict: false`. Never fails; use it for arguments with
+    /// maps or `serde_json::Value`.
+    pub fn input_type_non_strict<T: DeserializeOwned + JsonSchema + 'static>(self) -> Self {
+        self.with_input::<T>(raw_parameters_schema::<T>(), false)
+    }
+
+    fn with_input<T: DeserializeOwned + 'static>(mut self, schema: Value, strict: bool) -> Self {
+        self.input_schema = schema;
+        self.strict = strict;
         self.validate = Some(Arc::new(|v: &Value| {
             T::deserialize(v).map(|_| ()).map_err(|e| e.to_string())
         }));
@@ -232,6 +268,10 @@ impl<C: Send + Sync + 'static> Handoff<C> {
     /// Sets the input type `T` (as [`Handoff::input_type`]) and runs `f` with
     /// the context and the arguments parsed into `T` when the handoff happens.
     /// An `Err` ends the run with a hook error.
+    ///
+    /// # Panics
+    ///
+    /// As [`Handoff::input_type`], when `T` has no strict schema.
     pub fn on_handoff_typed<T, F, Fut>(self, f: F) -> Self
     where
         T: DeserializeOwned + JsonSchema + 'static,

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::model::OutputSchema;
-use crate::schema::strict_schema;
+use crate::schema::{describe_root, strict_schema, SchemaError};
 
 /// The final output of a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,8 +56,17 @@ type Validator = Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
 ///
 /// Built from a Rust type with [`OutputType::of`]; the schema is sent to the
 /// model and the model's JSON is validated by deserializing it into the type.
-/// Non-object types are wrapped in `{"response": ...}` on the wire, because
-/// providers need an object at the root, and unwrapped again on parse.
+/// Types whose schema is not a plain object (enums, vectors, numbers, ...)
+/// are wrapped in `{"response": ...}` on the wire, because providers need an
+/// object at the root, and unwrapped again on parse.
+///
+/// # Strict schemas
+///
+/// [`OutputType::of`] and [`OutputType::try_of`] send a strict schema (see
+/// [`crate::schema`]). Types strict mode cannot express fail there, naming
+/// the field: maps (`HashMap<String, T>`, `BTreeMap`), `serde_json::Value`,
+/// tuples of mixed element types. [`OutputType::of_non_strict`] sends the
+/// schema as schemars generates it and never fails.
 #[derive(Clone)]
 pub struct OutputType {
     schema: OutputSchema,
@@ -76,50 +85,66 @@ impl fmt::Debug for OutputType {
 
 impl OutputType {
     /// The output type of `T`, with a strict schema.
+    ///
+    /// # Panics
+    ///
+    /// Panics when `T` has no strict schema (see [`OutputType::try_of`]);
+    /// the message names the field and the non-strict option. Use
+    /// [`OutputType::of_non_strict`] for such types.
     pub fn of<T: JsonSchema + DeserializeOwned + 'static>() -> Self {
-        Self::build::<T>(true)
+        Self::try_of::<T>().unwrap_or_else(|e| {
+            panic!(
+                "the output type `{}` has no strict schema: {e}",
+                T::schema_name()
+            )
+        })
     }
 
-    /// The output type of `T` with a non-strict schema.
+    /// The output type of `T`, with a strict schema.
+    ///
+    /// # Errors
+    ///
+    /// A [`SchemaError`] naming the field of `T` that strict mode cannot
+    /// express (a map, a `serde_json::Value`, ...).
+    pub fn try_of<T: JsonSchema + DeserializeOwned + 'static>() -> Result<Self, SchemaError> {
+        let (name, raw) = generate::<T>();
+        let mut schema = raw.clone();
+        let mut wrapped = describe_root(&raw).is_some();
+        if !wrapped {
+            strict_schema(&mut schema)?;
+            // A flattened enum turns an object into alternatives: wrap it.
+            wrapped = describe_root(&schema).is_some();
+        }
+        if wrapped {
+            schema = wrap(raw, &name);
+            strict_schema(&mut schema)?;
+        }
+        Ok(Self::build::<T>(name, schema, wrapped, true))
+    }
+
+    /// The output type of `T` with a non-strict schema: the schema schemars
+    /// generates, untouched (apart from the root's `$schema` and `title`, and
+    /// the `{"response": ...}` wrapper of non-object types). Never fails.
     pub fn of_non_strict<T: JsonSchema + DeserializeOwned + 'static>() -> Self {
-        Self::build::<T>(false)
+        let (name, raw) = generate::<T>();
+        let wrapped = describe_root(&raw).is_some();
+        let schema = if wrapped { wrap(raw, &name) } else { raw };
+        Self::build::<T>(name, schema, wrapped, false)
     }
 
-    fn build<T: JsonSchema + DeserializeOwned + 'static>(strict: bool) -> Self {
-        let name = T::schema_name().to_string();
-        let mut schema = schemars::SchemaGenerator::default()
-            .into_root_schema_for::<T>()
-            .to_value();
-        if let Some(obj) = schema.as_object_mut() {
-            obj.remove("$schema");
-            obj.remove("title");
-        }
-        let is_object = schema.get("type").and_then(Value::as_str) == Some("object");
-        let mut schema = if is_object {
-            schema
-        } else {
-            let defs = schema.as_object_mut().and_then(|o| o.remove("$defs"));
-            let mut wrapper = json!({
-                "type": "object",
-                "properties": { "response": schema },
-                "required": ["response"],
-                "additionalProperties": false
-            });
-            if let (Some(defs), Some(obj)) = (defs, wrapper.as_object_mut()) {
-                obj.insert("$defs".into(), defs);
-            }
-            wrapper
-        };
-        if strict {
-            strict_schema(&mut schema);
-        }
+    fn build<T: DeserializeOwned + 'static>(
+        name: String,
+        schema: Value,
+        wrapped: bool,
+        strict: bool,
+    ) -> Self {
         OutputType {
             schema: OutputSchema {
-                name: sanitize_name(&name),
+                name,
                 schema,
                 strict,
             },
-            wrapped: !is_object,
+            wrapped,
             validate: Arc::new(|v: &Value| {
                 T::deserialize(v).map(|_| ()).map_err(|e| e.to_string())
             }),
@@ -149,6 +174,104 @@ impl OutputType {
             .map_err(|e| format!("output does not match the output type: {e}"))?;
         Ok(value)
     }
+}
+
+/// The sanitized name and the schema of `T`, without the root's `$schema`
+/// and `title`.
+fn generate<T: JsonSchema>() -> (String, Value) {
+    let name = sanitize_name(&T::schema_name());
+    let mut schema = schemars::SchemaGenerator::default()
+        .into_root_schema_for::<T>()
+        .to_value();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.remove("$schema");
+        obj.remove("title");
+    }
+    (name, schema)
+}
+
+/// `{"type": "object", "properties": {"response": schema}, ...}`, with the
+/// definitions moved to the wrapper. A recursive root (`"$ref": "#"`) becomes
+/// a definition named `name`, so that its references keep their target.
+fn wrap(mut schema: Value, name: &str) -> Value {
+    let mut defs_key = "$defs";
+    let mut defs = Map::new();
+    if let Some(obj) = schema.as_object_mut() {
+        for key in ["$defs", "definitions"] {
+            if let Some(Value::Object(d)) = obj.remove(key) {
+                defs_key = key;
+                defs.extend(d);
+            }
+        }
+    }
+    let mut inner = schema;
+    let mut def_name = name.to_owned();
+    while defs.contains_key(&def_name) {
+        def_name.push_str("_root");
+    }
+    let target = format!("#/{defs_key}/{def_name}");
+    if retarget_root_refs(&mut inner, &target) {
+        defs.insert(def_name, inner);
+        inner = json!({ "$ref": target });
+    }
+    let mut wrapper = json!({
+        "type": "object",
+        "properties": { "response": inner },
+        "required": ["response"],
+        "additionalProperties": false
+    });
+    if !defs.is_empty() {
+        if let Some(obj) = wrapper.as_object_mut() {
+            obj.insert(defs_key.to_owned(), Value::Object(defs));
+        }
+    }
+    wrapper
+}
+
+/// Rewrites every `"$ref": "#"` to `target`; true when there was one. The
+/// schema is walked by keyword position: names of properties and values
+/// (`enum`, `const`, `default`) are never taken for keywords.
+fn retarget_root_refs(schema: &mut Value, target: &str) -> bool {
+    let Value::Object(obj) = schema else {
+        return false;
+    };
+    let mut found = false;
+    for (key, value) in obj.iter_mut() {
+        match key.as_str() {
+            "$ref" if value == "#" => {
+                *value = Value::String(target.to_owned());
+                found = true;
+            }
+            "properties" | "$defs" | "definitions" | "patternProperties" | "dependentSchemas" => {
+                if let Value::Object(map) = value {
+                    for sub in map.values_mut() {
+                        found |= retarget_root_refs(sub, target);
+                    }
+                }
+            }
+            "anyOf" | "oneOf" | "allOf" | "prefixItems" => {
+                if let Value::Array(list) = value {
+                    for sub in list {
+                        found |= retarget_root_refs(sub, target);
+                    }
+                }
+            }
+            "items"
+            | "additionalProperties"
+            | "not"
+            | "if"
+            | "then"
+            | "else"
+            | "contains"
+            | "propertyNames"
+            | "unevaluatedItems"
+            | "unevaluatedProperties" => {
+                found |= retarget_root_refs(value, target);
+            }
+            _ => {}
+        }
+    }
+    found
 }
 
 fn sanitize_name(name: &str) -> String {

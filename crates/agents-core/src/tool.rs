@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 use crate::context::RunContext;
 use crate::guardrail::{ToolInputGuardrail, ToolOutputGuardrail};
 use crate::items::{Content, ContentPart};
-use crate::schema::strict_schema;
+use crate::schema::{strict_object_schema, SchemaError};
 
 /// What a tool invocation sees besides its arguments.
 ///
@@ -137,11 +137,11 @@ impl ToolOutput {
         match self {
             ToolOutput::Text(t) => Content::Text(t.clone()),
             ToolOutput::Json(v) => Content::Text(v.to_string()),
-            ToolOutput::Image { url, detail } => Content::Parts(vec![ContentPart::InputImage {
-                image_url: Some(url.clone()),
-                file_id: None,
-                detail: detail.clone(),
-            }]),
+            ToolOutput::Image { url, detail } => Content::Parts(vec![ContentPart::input_image(
+                Some(url.clone()),
+                None,
+                detail.clone(),
+            )]),
             ToolOutput::Parts(p) => Content::Parts(p.clone()),
         }
     }
@@ -300,10 +300,11 @@ pub trait Tool<C = ()>: Send + Sync {
     }
 }
 
-/// The strict JSON schema of the arguments type `A`, as sent for a function
-/// tool's (or a handoff's) parameters: the root `$schema`, `title` and
-/// `description` are dropped and [`strict_schema`] is applied.
-pub fn parameters_schema<A: JsonSchema>() -> Value {
+/// The JSON schema of the arguments type `A` as schemars generates it, as
+/// sent for a non-strict function tool (or handoff): untouched except that
+/// the root's `$schema`, `title` and `description` annotations are dropped
+/// (the tool has its own name and description).
+pub fn raw_parameters_schema<A: JsonSchema>() -> Value {
     let mut parameters = schemars::SchemaGenerator::default()
         .into_root_schema_for::<A>()
         .to_value();
@@ -312,8 +313,36 @@ pub fn parameters_schema<A: JsonSchema>() -> Value {
         obj.remove("title");
         obj.remove("description");
     }
-    strict_schema(&mut parameters);
     parameters
+}
+
+/// The strict JSON schema of the arguments type `A`, as sent for a function
+/// tool's (or a handoff's) parameters: [`raw_parameters_schema`] made strict
+/// by [`crate::schema::strict_schema`].
+///
+/// # Errors
+///
+/// A [`SchemaError`] naming the field strict mode cannot express (a map, a
+/// `serde_json::Value`, a tuple of mixed types, ...), or
+/// [`SchemaError::RootNotObject`] when `A` is not a struct-like type.
+pub fn try_parameters_schema<A: JsonSchema>() -> Result<Value, SchemaError> {
+    let mut parameters = raw_parameters_schema::<A>();
+    strict_object_schema(&mut parameters)?;
+    Ok(parameters)
+}
+
+/// Like [`try_parameters_schema`], for types known to have a strict schema.
+///
+/// # Panics
+///
+/// Panics with the [`SchemaError`]'s message when `A` has no strict schema.
+pub fn parameters_schema<A: JsonSchema>() -> Value {
+    try_parameters_schema::<A>().unwrap_or_else(|e| {
+        panic!(
+            "the arguments type `{}` has no strict schema: {e}",
+            A::schema_name()
+        )
+    })
 }
 
 type Handler<C, A> = Arc<
@@ -334,9 +363,18 @@ enum Approval<C, A> {
 /// A tool built from a typed async closure.
 ///
 /// The argument type `A` is deserialized from the model's JSON and describes
-/// the parameters through its [`JsonSchema`]. The schema is strict (all
-/// properties required, no additional properties) unless
-/// [`FunctionTool::non_strict`] is called.
+/// the parameters through its [`JsonSchema`].
+///
+/// # Strict schemas
+///
+/// [`FunctionTool::new`] and [`FunctionTool::try_new`] send a strict schema
+/// (see [`crate::schema`]): every field required, optional ones nullable, no
+/// additional properties. Types strict mode cannot express fail there, with
+/// the JSON path of the field: maps (`HashMap<String, T>`, `BTreeMap`),
+/// `serde_json::Value`, tuples of mixed element types. For those, build the
+/// tool with [`FunctionTool::new_non_strict`], which sends the schema as
+/// schemars generates it and never fails (the provider then does not enforce
+/// it).
 ///
 /// ```
 /// use agents_core::tool::{FunctionTool, Tool, ToolContext};
@@ -364,6 +402,9 @@ pub struct FunctionTool<C = (), A = Value> {
     output_guardrails: Vec<ToolOutputGuardrail<C>>,
     approval: Approval<C, A>,
     handler: Handler<C, A>,
+    /// The schema of `A` as generated, for [`FunctionTool::non_strict`]
+    /// (`None` once a hand-written schema replaced it).
+    raw_parameters: Option<fn() -> Value>,
     _args: PhantomData<fn(A)>,
 }
 
@@ -382,7 +423,14 @@ where
     C: Send + Sync + 'static,
     A: DeserializeOwned + JsonSchema + Send + 'static,
 {
-    /// A tool named `name` that runs `f` with the parsed arguments.
+    /// A tool named `name` that runs `f` with the parsed arguments, with a
+    /// strict schema.
+    ///
+    /// # Panics
+    ///
+    /// Panics when `A` has no strict schema (a map, `serde_json::Value`, ...;
+    /// see [`FunctionTool::try_new`]); the message names the field and the
+    /// non-strict option. Use [`FunctionTool::new_non_strict`] for such types.
     pub fn new<F, Fut, O, E>(name: impl Into<String>, description: impl Into<String>, f: F) -> Self
     where
         F: Fn(ToolContext<C>, A) -> Fut + Send + Sync + 'static,
@@ -390,7 +438,69 @@ where
         O: IntoToolOutput,
         E: fmt::Display,
     {
-        let parameters = parameters_schema::<A>();
+        let name = name.into();
+        Self::try_new(name.clone(), description, f)
+            .unwrap_or_else(|e| panic!("function tool `{name}`: {e}"))
+    }
+
+    /// Like [`FunctionTool::new`], returning the error instead of panicking.
+    ///
+    /// # Errors
+    ///
+    /// A [`SchemaError`] naming the field of `A` that strict mode cannot
+    /// express, or [`SchemaError::RootNotObject`] when `A` is not a struct.
+    pub fn try_new<F, Fut, O, E>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        f: F,
+    ) -> Result<Self, SchemaError>
+    where
+        F: Fn(ToolContext<C>, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+        O: IntoToolOutput,
+        E: fmt::Display,
+    {
+        let parameters = try_parameters_schema::<A>()?;
+        Ok(Self::build(
+            name.into(),
+            description.into(),
+            parameters,
+            true,
+            f,
+        ))
+    }
+
+    /// A tool with a non-strict schema: the schema of `A` as schemars
+    /// generates it ([`raw_parameters_schema`]), sent with `strict: false`.
+    /// Never fails; use it for arguments with maps or `serde_json::Value`.
+    pub fn new_non_strict<F, Fut, O, E>(
+        name: impl Into<String>,
+        description: impl Into<String>,
+        f: F,
+    ) -> Self
+    where
+        F: Fn(ToolContext<C>, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+        O: IntoToolOutput,
+        E: fmt::Display,
+    {
+        let parameters = raw_parameters_schema::<A>();
+        Self::build(name.into(), description.into(), parameters, false, f)
+    }
+
+    fn build<F, Fut, O, E>(
+        name: String,
+        description: String,
+        parameters: Value,
+        strict: bool,
+        f: F,
+    ) -> Self
+    where
+        F: Fn(ToolContext<C>, A) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<O, E>> + Send + 'static,
+        O: IntoToolOutput,
+        E: fmt::Display,
+    {
         let f = Arc::new(f);
         let handler: Handler<C, A> = Arc::new(move |ctx, args| {
             let fut = f(ctx, args);
@@ -401,10 +511,10 @@ where
             })
         });
         FunctionTool {
-            name: name.into(),
-            description: description.into(),
+            name,
+            description,
             parameters,
-            strict: true,
+            strict,
             timeout: None,
             enabled: None,
             formatter: None,
@@ -412,21 +522,35 @@ where
             output_guardrails: Vec::new(),
             approval: Approval::Never,
             handler,
+            raw_parameters: Some(raw_parameters_schema::<A>),
             _args: PhantomData,
         }
     }
 }
 
 impl<C, A> FunctionTool<C, A> {
-    /// Keeps the schema as generated and asks the provider not to enforce it.
+    /// Switches to the schema of `A` as schemars generates it
+    /// ([`raw_parameters_schema`], untouched) and asks the provider not to
+    /// enforce it (a schema set with [`FunctionTool::with_parameters`] is
+    /// kept). Since [`FunctionTool::new`] already fails for types
+    /// without a strict schema, build those with
+    /// [`FunctionTool::new_non_strict`] instead.
     pub fn non_strict(mut self) -> Self {
         self.strict = false;
+        if let Some(raw) = self.raw_parameters {
+            self.parameters = raw();
+        }
         self
     }
 
-    /// Replaces the parameters schema (for hand-written schemas).
+    /// Replaces the parameters schema with a hand-written one, sent as given.
+    /// The tool stays strict unless [`FunctionTool::non_strict`] was called
+    /// before, so a strict tool's schema must follow strict mode's rules
+    /// (see [`crate::schema`]); [`crate::schema::strict_schema`] can make it
+    /// so.
     pub fn with_parameters(mut self, schema: Value) -> Self {
         self.parameters = schema;
+        self.raw_parameters = None;
         self
     }
 

@@ -72,7 +72,7 @@ pub fn tool_output(
 fn join_text(content: &[ContentBlock]) -> String {
     let mut out = String::new();
     for block in content {
-        if let ContentPart::InputText { text } = content_part(block) {
+        if let ContentPart::InputText { text, .. } = content_part(block) {
             if !out.is_empty() {
                 out.push('\n');
             }
@@ -90,23 +90,17 @@ fn data_url(mime: &str, base64: &str) -> String {
 /// `function_call_output`.
 fn content_part(block: &ContentBlock) -> ContentPart {
     match block {
-        ContentBlock::Text(t) => ContentPart::InputText {
-            text: t.text.clone(),
-        },
-        ContentBlock::Image(i) => ContentPart::InputImage {
-            image_url: Some(data_url(&i.mime_type, &i.data)),
-            file_id: None,
-            detail: None,
-        },
-        ContentBlock::Audio(a) => ContentPart::InputText {
-            text: format!(
-                "[audio content ({}) omitted: the model cannot receive audio from a tool]",
-                a.mime_type
-            ),
-        },
+        ContentBlock::Text(t) => ContentPart::input_text(t.text.clone()),
+        ContentBlock::Image(i) => {
+            ContentPart::input_image(Some(data_url(&i.mime_type, &i.data)), None, None)
+        }
+        ContentBlock::Audio(a) => ContentPart::input_text(format!(
+            "[audio content ({}) omitted: the model cannot receive audio from a tool]",
+            a.mime_type
+        )),
         ContentBlock::Resource(r) => match &r.resource {
             ResourceContents::TextResourceContents { text, .. } => {
-                ContentPart::InputText { text: text.clone() }
+                ContentPart::input_text(text.clone())
             }
             ResourceContents::BlobResourceContents {
                 uri,
@@ -116,11 +110,7 @@ fn content_part(block: &ContentBlock) -> ContentPart {
             } => {
                 let mime = mime_type.as_deref().unwrap_or("application/octet-stream");
                 if mime.starts_with("image/") {
-                    ContentPart::InputImage {
-                        image_url: Some(data_url(mime, blob)),
-                        file_id: None,
-                        detail: None,
-                    }
+                    ContentPart::input_image(Some(data_url(mime, blob)), None, None)
                 } else {
                     let filename = uri
                         .rsplit('/')
@@ -135,9 +125,7 @@ fn content_part(block: &ContentBlock) -> ContentPart {
             }
             // A future kind of resource contents: keep what can be read.
             #[allow(unreachable_patterns)]
-            other => ContentPart::InputText {
-                text: serde_json::to_string(other).unwrap_or_default(),
-            },
+            other => ContentPart::input_text(serde_json::to_string(other).unwrap_or_default()),
         },
         ContentBlock::ResourceLink(link) => {
             let mut text = format!("Resource link: {} <{}>", link.name, link.uri);
@@ -148,12 +136,10 @@ fn content_part(block: &ContentBlock) -> ContentPart {
                 text.push_str(": ");
                 text.push_str(description);
             }
-            ContentPart::InputText { text }
+            ContentPart::input_text(text)
         }
         #[allow(unreachable_patterns)]
-        other => ContentPart::InputText {
-            text: serde_json::to_string(other).unwrap_or_default(),
-        },
+        other => ContentPart::input_text(serde_json::to_string(other).unwrap_or_default()),
     }
 }
 
@@ -217,10 +203,6 @@ pub(crate) fn prepare_schema(input: &JsonObject, strict: bool) -> Result<Prepare
     if !strict {
         return Ok(plain);
     }
-    if !strict_compatible(&Value::Object(schema.clone())) {
-        tracing::debug!("schema allows additional properties; it stays non-strict");
-        return Ok(plain);
-    }
     let mut nullable_optional = Vec::new();
     if let Some(Value::Object(props)) = schema.get_mut("properties") {
         for (name, prop) in props.iter_mut() {
@@ -231,28 +213,17 @@ pub(crate) fn prepare_schema(input: &JsonObject, strict: bool) -> Result<Prepare
         }
     }
     let mut parameters = Value::Object(schema);
-    strict_schema(&mut parameters);
+    if let Err(e) = strict_schema(&mut parameters) {
+        // Maps, any-value fields, unsupported keywords: strict mode cannot
+        // express the schema, so it is sent as the server gave it.
+        tracing::debug!(reason = %e, "the schema cannot be made strict; it stays non-strict");
+        return Ok(plain);
+    }
     Ok(PreparedSchema {
         parameters,
         strict: true,
         nullable_optional,
     })
-}
-
-/// Whether strict mode can express the schema: no object may accept
-/// additional properties (`true` or a schema).
-fn strict_compatible(schema: &Value) -> bool {
-    match schema {
-        Value::Object(obj) => {
-            let allows_more = match obj.get("additionalProperties") {
-                None | Some(Value::Bool(false)) => false,
-                Some(_) => true,
-            };
-            !allows_more && obj.values().all(strict_compatible)
-        }
-        Value::Array(items) => items.iter().all(strict_compatible),
-        _ => true,
-    }
 }
 
 fn make_nullable(prop: &mut Value) {
@@ -438,14 +409,8 @@ mod tests {
         assert_eq!(
             mixed,
             Ok(ToolOutput::Parts(vec![
-                ContentPart::InputText {
-                    text: "look".into()
-                },
-                ContentPart::InputImage {
-                    image_url: Some("data:image/gif;base64,QUJD".into()),
-                    file_id: None,
-                    detail: None
-                },
+                ContentPart::input_text("look"),
+                ContentPart::input_image(Some("data:image/gif;base64,QUJD".into()), None, None),
             ]))
         );
     }
