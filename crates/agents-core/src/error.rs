@@ -24,6 +24,13 @@ pub enum Error {
     /// raise policy, output that fails the output type, ...).
     #[error("model behaviour error: {0}")]
     ModelBehavior(String),
+    /// The model refused to answer: its message has a refusal content part
+    /// and no `model_refusal` error handler gave a final output instead.
+    #[error("the model refused: {refusal}")]
+    ModelRefusal {
+        /// The refusal text the model gave.
+        refusal: String,
+    },
     /// The SDK was used wrongly (conflicting options, bad configuration).
     #[error("user error: {0}")]
     UserError(String),

@@ -14,9 +14,12 @@
 //! - cancellation: cancelling the outer run cancels the nested one.
 //!
 //! Its usage is added to the outer run's usage (also when it fails). Its
-//! failure (model error, max turns, guardrail tripwire, ...) is the tool's
-//! failure, handled by the outer run's tool error policy: an error output the
-//! model reads, or the end of the outer run. Run-level hooks are not
+//! failure (model error, max turns, agent guardrail tripwire, ...) is the
+//! tool's failure, handled by the outer run's tool error policy: an error
+//! output the model reads, or the end of the outer run. A tool guardrail
+//! that raises inside the nested run is the exception: the outer run ends
+//! with the same typed [`Error::ToolGuardrailTripwire`], as it would if the
+//! guarded tool were the outer agent's own. Run-level hooks are not
 //! inherited (set them with [`AgentTool::hooks`]); the nested agents' own
 //! hooks fire as usual.
 
@@ -469,10 +472,22 @@ impl<C: Send + Sync + 'static> AgentTool<C> {
             }
             Err(e) => {
                 ctx.run.add_usage(|u| u.add(&e.details.usage));
-                Err(match e.error {
-                    Error::Cancelled => ToolError::Cancelled,
-                    _ => ToolError::Failed(format!("agent `{}` failed: {e}", self.agent.name())),
-                })
+                let failed = ToolError::Failed(format!("agent `{}` failed: {e}", self.agent.name()));
+                match e.error {
+                    Error::Cancelled => Err(ToolError::Cancelled),
+                    // The outer loop raises a nested tool guardrail tripwire
+                    // as its own, whatever its tool error policy.
+                    Error::ToolGuardrailTripwire(result) => {
+                        if let Some(scope) = scope {
+                            let input = e.details.tool_input_guardrail_results.iter().any(|r| {
+                                r.guardrail == result.guardrail && r.call_id == result.call_id
+                            });
+                            scope.nested.store_tripwire(&ctx.call_id, result, input);
+                        }
+                        Err(failed)
+                    }
+                    _ => Err(failed),
+                }
             }
         }
     }

@@ -95,13 +95,11 @@ impl ToolApprovalItem {
 
     /// The call as a `function_call` item.
     pub fn to_function_call(&self) -> FunctionCall {
-        FunctionCall {
-            id: None,
-            call_id: self.call_id.clone(),
-            name: self.tool_name.clone(),
-            arguments: self.arguments.clone(),
-            status: None,
-        }
+        FunctionCall::new(
+            self.call_id.clone(),
+            self.tool_name.clone(),
+            self.arguments.clone(),
+        )
     }
 }
 

@@ -53,6 +53,44 @@ pub struct MaxTurnsData<'a> {
 /// Turns `MaxTurnsExceeded` into a final output by returning `Some`.
 pub type MaxTurnsHandler = Arc<dyn Fn(&MaxTurnsData<'_>) -> Option<FinalOutput> + Send + Sync>;
 
+/// What a model-refusal handler sees: the model's message would have been
+/// the final output, but it holds a refusal content part.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ModelRefusalData<'a> {
+    /// The refusal text.
+    pub refusal: &'a str,
+    /// The agent that was running.
+    pub agent: &'a str,
+    /// Items produced so far (the refusing message included).
+    pub new_items: &'a [RunItem],
+}
+
+/// Turns [`Error::ModelRefusal`](agents_core::Error::ModelRefusal) into a
+/// final output by returning `Some`.
+pub type ModelRefusalHandler =
+    Arc<dyn Fn(&ModelRefusalData<'_>) -> Option<FinalOutput> + Send + Sync>;
+
+/// What an invalid-final-output handler sees: the model's message would
+/// have been the final output, but it fails the agent's output type.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct InvalidFinalOutputData<'a> {
+    /// The text of the message that failed validation.
+    pub output: &'a str,
+    /// Why it failed.
+    pub error: &'a str,
+    /// The agent that was running.
+    pub agent: &'a str,
+    /// Items produced so far (the offending message included).
+    pub new_items: &'a [RunItem],
+}
+
+/// Turns the model-behaviour error of an output that fails the output type
+/// into a final output by returning `Some`.
+pub type InvalidFinalOutputHandler =
+    Arc<dyn Fn(&InvalidFinalOutputData<'_>) -> Option<FinalOutput> + Send + Sync>;
+
 /// Configuration of a whole run, shared by every agent in it.
 pub struct RunConfig<C = ()> {
     /// Use this model for every agent.
@@ -214,6 +252,10 @@ pub struct RunOptions<C = ()> {
     pub max_turns: Option<u32>,
     /// Turns `MaxTurnsExceeded` into a final output.
     pub max_turns_handler: Option<MaxTurnsHandler>,
+    /// Turns a model refusal into a final output.
+    pub model_refusal_handler: Option<ModelRefusalHandler>,
+    /// Turns an output that fails the output type into a final output.
+    pub invalid_final_output_handler: Option<InvalidFinalOutputHandler>,
     /// Run-level hooks.
     pub hooks: Option<Arc<dyn Hooks<C>>>,
     /// Run configuration.
@@ -239,6 +281,8 @@ impl<C> Default for RunOptions<C> {
             context: None,
             max_turns: Some(DEFAULT_MAX_TURNS),
             max_turns_handler: None,
+            model_refusal_handler: None,
+            invalid_final_output_handler: None,
             hooks: None,
             run_config: RunConfig::default(),
             previous_response_id: None,
@@ -292,6 +336,36 @@ impl<C> RunOptions<C> {
         f: impl Fn(&MaxTurnsData<'_>) -> Option<FinalOutput> + Send + Sync + 'static,
     ) -> Self {
         self.max_turns_handler = Some(Arc::new(f));
+        self
+    }
+
+    /// Error handler for refusals. When the message that would be the final
+    /// output has a refusal content part, the run fails with
+    /// [`Error::ModelRefusal`](agents_core::Error::ModelRefusal) (carrying
+    /// the refusal text and, as every run error, the items produced so far)
+    /// unless `f` returns `Some` final output. That output is the run's
+    /// final output as is (output guardrails and `on_agent_end` still run);
+    /// no item is added.
+    pub fn on_model_refusal(
+        mut self,
+        f: impl Fn(&ModelRefusalData<'_>) -> Option<FinalOutput> + Send + Sync + 'static,
+    ) -> Self {
+        self.model_refusal_handler = Some(Arc::new(f));
+        self
+    }
+
+    /// Error handler for final outputs that fail the agent's output type.
+    /// Such an output ends the run with
+    /// [`Error::ModelBehavior`](agents_core::Error::ModelBehavior) unless `f`
+    /// returns `Some` final output. A [`FinalOutput::Json`] returned for an
+    /// agent with an output type must itself pass the output type, else the
+    /// run fails with a user error. Output guardrails and `on_agent_end`
+    /// still run; no item is added.
+    pub fn on_invalid_final_output(
+        mut self,
+        f: impl Fn(&InvalidFinalOutputData<'_>) -> Option<FinalOutput> + Send + Sync + 'static,
+    ) -> Self {
+        self.invalid_final_output_handler = Some(Arc::new(f));
         self
     }
 

@@ -16,7 +16,8 @@ use agents_core::handoff::{default_history_mapper, HistoryMapper, InputFilter};
 use agents_core::{
     Agent, AgentModel, Error, FinalOutput, FunctionCall, GuardrailOutput, Handoff,
     HandoffInputData, Hooks, InputGuardrailResult, Item, Model, ModelError, ModelProvider,
-    ModelRequest, ModelResponse, ModelStreamEvent, OutputGuardrailResult, Role, RunContext,
+    ModelRequest, ModelResponse, ModelStreamEvent, OutputGuardrailResult, OutputType, Role,
+    RunContext,
     RunItem, RunItemKind, Tool, ToolContext, ToolError, ToolOutput, ToolSpec,
 };
 use futures::future::{join_all, BoxFuture};
@@ -24,7 +25,10 @@ use futures::{FutureExt, StreamExt};
 use serde_json::Value;
 
 use crate::agent_tool::RunScope;
-use crate::config::{CancelHandle, MaxTurnsData, ModelInputData, RunOptions, ToolErrorPolicy};
+use crate::config::{
+    CancelHandle, InvalidFinalOutputData, MaxTurnsData, ModelInputData, ModelRefusalData,
+    RunOptions, ToolErrorPolicy,
+};
 use crate::error::{RunError, RunErrorDetails};
 use crate::result::{EventSink, RunResult, RunStreamEvent};
 use crate::toolkits::ToolkitSessions;
@@ -583,13 +587,12 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             outcome?
         };
         let (results, all_results) = self.settle_approvals(gate, results);
+        self.clear_finished();
         for r in &results {
-            let item = Item::FunctionCallOutput(agents_core::FunctionCallOutput {
-                id: None,
-                call_id: r.call_id.clone(),
-                output: r.output.to_content(),
-                status: None,
-            });
+            let item = Item::FunctionCallOutput(agents_core::FunctionCallOutput::new(
+                r.call_id.clone(),
+                r.output.to_content(),
+            ));
             self.push_item(
                 RunItemKind::ToolCallOutput {
                     output: r.output.clone(),
@@ -730,26 +733,55 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             return Ok(TurnOutcome::Continue);
         }
 
-        let Some(index) = last_message else {
-            return Ok(TurnOutcome::Continue);
+        let message = last_message
+            .and_then(|i| self.new_items.get(i))
+            .and_then(|i| i.item.as_message());
+        let Some(message) = message else {
+            // No message and no tool calls: a plain-text agent ends with an
+            // empty output; an agent with an output type runs again.
+            return Ok(match agent.output_type() {
+                Some(_) => TurnOutcome::Continue,
+                None => TurnOutcome::Final(FinalOutput::Text(String::new())),
+            });
         };
-        let Some(message) = self.new_items[index].item.as_message() else {
-            return Ok(TurnOutcome::Continue);
-        };
-        let text = message.text();
-        match agent.output_type() {
-            Some(t) => match t.parse(&text) {
-                Ok(v) => Ok(TurnOutcome::Final(FinalOutput::Json(v))),
-                Err(e) => Err(Error::ModelBehavior(format!(
-                    "agent `{}` produced invalid structured output: {e}",
-                    agent.name()
-                ))),
-            },
-            None => match message.refusal() {
-                Some(r) if text.is_empty() => Ok(TurnOutcome::Final(FinalOutput::Text(r.into()))),
-                _ => Ok(TurnOutcome::Final(FinalOutput::Text(text))),
-            },
+        if let Some(refusal) = message.refusal() {
+            if let Some(handler) = &self.opts.model_refusal_handler {
+                let data = ModelRefusalData {
+                    refusal,
+                    agent: agent.name(),
+                    new_items: &self.new_items,
+                };
+                if let Some(output) = handler(&data) {
+                    return Ok(TurnOutcome::Final(output));
+                }
+            }
+            return Err(Error::ModelRefusal {
+                refusal: refusal.to_owned(),
+            });
         }
+        let text = message.text();
+        let Some(output_type) = agent.output_type() else {
+            return Ok(TurnOutcome::Final(FinalOutput::Text(text)));
+        };
+        let error = match output_type.parse(&text) {
+            Ok(v) => return Ok(TurnOutcome::Final(FinalOutput::Json(v))),
+            Err(e) => e,
+        };
+        if let Some(handler) = &self.opts.invalid_final_output_handler {
+            let data = InvalidFinalOutputData {
+                output: &text,
+                error: &error,
+                agent: agent.name(),
+                new_items: &self.new_items,
+            };
+            if let Some(output) = handler(&data) {
+                return handler_output_for_type(output_type, output).map(TurnOutcome::Final);
+            }
+        }
+        Err(Error::ModelBehavior(format!(
+            "agent `{}` produced invalid structured output: {error}",
+            agent.name()
+        )))
     }
 
     async fn save_turn(&mut self, from: usize) -> Result<(), Error> {
@@ -812,6 +844,8 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         calls: &[FunctionCall],
     ) -> (Result<Vec<ToolCallResult>, Error>, ToolGuardrailRecords) {
         let run_data = self.run_data();
+        let available = OnceLock::new();
+        let available = &available;
         let futs: Vec<BoxFuture<'_, (Result<ToolCallResult, Error>, ToolGuardrailRecords)>> = calls
             .iter()
             .map(|call| {
@@ -819,9 +853,20 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 let run_data = Arc::clone(&run_data);
                 async move {
                     let mut records = ToolGuardrailRecords::default();
-                    let result = self
-                        .run_tool(agent, tool, call, run_data, &mut records)
-                        .await;
+                    let result = match tool {
+                        Some(tool) => {
+                            self.run_tool(agent, tool, call, run_data, &mut records)
+                                .await
+                        }
+                        None => {
+                            let names = available
+                                .get_or_init(|| self.available_tools(agent, roster));
+                            self.unknown_tool(agent, call, names).await
+                        }
+                    };
+                    if let Ok(r) = &result {
+                        self.record_finished(r);
+                    }
                     (result, records)
                 }
                 .boxed()
@@ -854,12 +899,74 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         }
     }
 
+    /// The names the model may call this turn: the roster's tools, then the
+    /// agent's enabled handoffs, as a list for an error message.
+    fn available_tools(&self, agent: &Agent<C>, roster: &[Arc<dyn Tool<C>>]) -> String {
+        let names: Vec<String> = roster
+            .iter()
+            .map(|t| format!("`{}`", t.name()))
+            .chain(
+                agent
+                    .handoffs()
+                    .iter()
+                    .filter(|h| h.is_enabled(&self.ctx))
+                    .map(|h| format!("`{}`", h.tool_name)),
+            )
+            .collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    }
+
+    /// A call of a tool the agent does not have: `on_tool_start`, then an
+    /// error output naming the tools that exist (or, under the raise
+    /// policy, the end of the run), then `on_tool_end`.
+    async fn unknown_tool(
+        &self,
+        agent: &Agent<C>,
+        call: &FunctionCall,
+        available: &str,
+    ) -> Result<ToolCallResult, Error> {
+        let run_hooks = self.opts.hooks.as_ref();
+        let ctx = &self.ctx;
+        Self::fire(
+            run_hooks,
+            agent.hooks(),
+            ctx,
+            HookEvent::ToolStart(agent, call),
+        )
+        .await?;
+        if self.opts.run_config.tool_error_policy == ToolErrorPolicy::Raise {
+            return Err(Error::ModelBehavior(format!(
+                "model called unknown tool `{}` (available tools: {available})",
+                call.name
+            )));
+        }
+        let output = ToolOutput::Text(unknown_tool_message(&call.name, available));
+        // Every on_tool_start has its on_tool_end.
+        Self::fire(
+            run_hooks,
+            agent.hooks(),
+            ctx,
+            HookEvent::ToolEnd(agent, call, &output),
+        )
+        .await?;
+        Ok(ToolCallResult {
+            tool_name: call.name.clone(),
+            call_id: call.call_id.clone(),
+            output,
+            is_error: true,
+        })
+    }
+
     /// One call: `on_tool_start`, input guardrails, the tool, output
     /// guardrails, `on_tool_end`.
     async fn run_tool(
         &self,
         agent: &Agent<C>,
-        tool: Option<&Arc<dyn Tool<C>>>,
+        tool: &Arc<dyn Tool<C>>,
         call: &FunctionCall,
         run_data: Arc<dyn Any + Send + Sync>,
         records: &mut ToolGuardrailRecords,
@@ -874,32 +981,6 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             HookEvent::ToolStart(agent, call),
         )
         .await?;
-        let Some(tool) = tool else {
-            if policy == ToolErrorPolicy::Raise {
-                return Err(Error::ModelBehavior(format!(
-                    "model called unknown tool `{}`",
-                    call.name
-                )));
-            }
-            let err = ToolError::NotFound(call.name.clone());
-            let output = ToolOutput::Text(agents_core::tool::default_tool_error_message(
-                &call.name, &err,
-            ));
-            // Every on_tool_start has its on_tool_end.
-            Self::fire(
-                run_hooks,
-                agent.hooks(),
-                ctx,
-                HookEvent::ToolEnd(agent, call, &output),
-            )
-            .await?;
-            return Ok(ToolCallResult {
-                tool_name: call.name.clone(),
-                call_id: call.call_id.clone(),
-                output,
-                is_error: true,
-            });
-        };
         let tool_ctx = ToolContext::new(
             ctx.clone(),
             call.name.clone(),
@@ -973,6 +1054,17 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let (mut output, is_error) = match outcome {
             Ok(output) => (output, false),
             Err(err) => {
+                // A tool guardrail tripped inside an agent-as-tool run: the
+                // outer run ends as it would at the top level.
+                if let Some((result, input)) = self.hitl.nested.take_tripwire(&call.call_id) {
+                    let list = if input {
+                        &mut records.input
+                    } else {
+                        &mut records.output
+                    };
+                    list.push((*result).clone());
+                    return Err(Error::ToolGuardrailTripwire(result));
+                }
                 if policy == ToolErrorPolicy::Raise {
                     return Err(match err {
                         ToolError::Timeout(timeout) => Error::ToolTimeout {
@@ -1108,6 +1200,23 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
     }
 }
 
+/// A final output an error handler gave for an agent with an output type:
+/// it must pass the type (JSON text, or a JSON value, wrapped in
+/// `{"response": ..}` or not for non-object types).
+fn handler_output_for_type(t: &OutputType, output: FinalOutput) -> Result<FinalOutput, Error> {
+    let parsed = match &output {
+        FinalOutput::Json(v) => t
+            .parse(&v.to_string())
+            .or_else(|_| t.parse(&serde_json::json!({ "response": v }).to_string())),
+        other => t.parse(&other.to_text()),
+    };
+    parsed.map(FinalOutput::Json).map_err(|e| {
+        Error::UserError(format!(
+            "the invalid_final_output handler gave a final output that fails the output type: {e}"
+        ))
+    })
+}
+
 fn check_input_guardrails(
     agent: &str,
     results: Vec<(String, Result<GuardrailOutput, String>)>,
@@ -1174,6 +1283,15 @@ async fn call_model(
     Err(Error::Model(ModelError::Stream(
         "the model stream ended without a completed response".into(),
     )))
+}
+
+/// The output a call of an unknown tool gets: the tool does not exist, and
+/// these do.
+pub(crate) fn unknown_tool_message(name: &str, available: &str) -> String {
+    format!(
+        "Error: tool `{name}` does not exist. Available tools: {available}. \
+         Call one of the available tools instead."
+    )
 }
 
 fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {

@@ -37,8 +37,10 @@ mod toolkits;
 pub use agent_tool::{AgentTool, AgentToolEvent, AgentToolExt, NeedsApproval};
 pub use approvals::{Always, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE};
 pub use config::{
-    CallModelInputFilter, CancelHandle, CancelMode, MaxTurnsData, MaxTurnsHandler, ModelInputData,
-    RunConfig, RunOptions, SessionInputCallback, ToolErrorPolicy, DEFAULT_MAX_TURNS,
+    CallModelInputFilter, CancelHandle, CancelMode, InvalidFinalOutputData,
+    InvalidFinalOutputHandler, MaxTurnsData, MaxTurnsHandler, ModelInputData, ModelRefusalData,
+    ModelRefusalHandler, RunConfig, RunOptions, SessionInputCallback, ToolErrorPolicy,
+    DEFAULT_MAX_TURNS,
 };
 pub use engine::{default_model_provider, set_default_model_provider, MULTIPLE_HANDOFFS_MESSAGE};
 pub use error::{RunError, RunErrorDetails};

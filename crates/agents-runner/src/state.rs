@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::sync::Arc;
 
+use agents_core::agent::ToolCallResult;
 use agents_core::guardrail::ToolGuardrailResult;
 use agents_core::{
     Agent, FinalOutput, FunctionCall, InputGuardrailResult, Item, ModelResponse,
@@ -30,10 +31,10 @@ use crate::approvals::{Always, Approvals, ToolApprovalItem};
 use crate::runner::RunInput;
 
 /// The schema version [`RunState::to_json`] writes.
-pub const RUN_STATE_SCHEMA_VERSION: &str = "1.0";
+pub const RUN_STATE_SCHEMA_VERSION: &str = "1.1";
 
 /// The schema versions [`RunState::from_json`] reads, oldest first.
-pub const SUPPORTED_RUN_STATE_SCHEMA_VERSIONS: &[&str] = &["1.0"];
+pub const SUPPORTED_RUN_STATE_SCHEMA_VERSIONS: &[&str] = &["1.0", "1.1"];
 
 /// Why a run state could not be loaded, saved or changed.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -109,6 +110,9 @@ pub(crate) struct PendingTurn {
     /// How many items at the end of the model input the session has not
     /// stored yet.
     pub(crate) unsaved: usize,
+    /// Calls of the turn that had finished when the run was cancelled while
+    /// the turn's other calls ran: a resumed turn does not run them again.
+    pub(crate) completed: Vec<ToolCallResult>,
 }
 
 /// Trace identifiers of the run.
@@ -189,7 +193,7 @@ pub(crate) struct StateData {
 /// model.push_output(vec![function_call_with_id("call_1", "delete_file", r#"{"path":"a.txt"}"#)]);
 /// model.push_text("Deleted a.txt.");
 ///
-/// let delete = FunctionTool::new("delete_file", "Deletes a file.", |_ctx: ToolContext, _args: serde_json::Value| async move {
+/// let delete = FunctionTool::new("delete_file", "Deletes a file.", |_ctx: ToolContext, _args: agents_core::NoArgs| async move {
 ///     Ok::<_, String>("deleted".to_owned())
 /// })
 /// .needs_approval(true);
@@ -716,6 +720,19 @@ struct PendingJson {
     turn_items_start: usize,
     #[serde(default)]
     unsaved_session_items: usize,
+    /// Since 1.1: outputs of the turn's calls that finished before a cancel.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    completed_tool_outputs: Vec<CompletedJson>,
+}
+
+/// The output of a call that finished before the run was cancelled.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CompletedJson {
+    call_id: String,
+    tool_name: String,
+    output: ToolOutput,
+    is_error: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -874,9 +891,11 @@ fn from_value(value: Value) -> Result<(RunState, Option<Value>), RunStateError> 
             "a run state is a JSON object".into(),
         ));
     };
-    match map.get("$schemaVersion") {
+    let version = match map.get("$schemaVersion") {
         None => return Err(RunStateError::MissingSchemaVersion),
-        Some(Value::String(v)) if SUPPORTED_RUN_STATE_SCHEMA_VERSIONS.contains(&v.as_str()) => {}
+        Some(Value::String(v)) if SUPPORTED_RUN_STATE_SCHEMA_VERSIONS.contains(&v.as_str()) => {
+            v.clone()
+        }
         Some(Value::String(v)) => {
             return Err(RunStateError::UnsupportedSchemaVersion { found: v.clone() })
         }
@@ -885,7 +904,7 @@ fn from_value(value: Value) -> Result<(RunState, Option<Value>), RunStateError> 
                 found: other.to_string(),
             })
         }
-    }
+    };
     let j: StateJson =
         serde_json::from_value(value).map_err(|e| RunStateError::Malformed(e.to_string()))?;
     let generated_items = j
@@ -961,6 +980,43 @@ fn from_value(value: Value) -> Result<(RunState, Option<Value>), RunStateError> 
                     ));
                 }
             }
+            if version == "1.0" && !p.completed_tool_outputs.is_empty() {
+                return Err(RunStateError::Malformed(
+                    "last_processed_response.completed_tool_outputs is not part of \
+                     schema version 1.0"
+                        .into(),
+                ));
+            }
+            let mut completed: Vec<ToolCallResult> =
+                Vec::with_capacity(p.completed_tool_outputs.len());
+            for c in p.completed_tool_outputs {
+                if !tool_calls
+                    .iter()
+                    .any(|t| t.call_id == c.call_id && t.name == c.tool_name)
+                {
+                    return inconsistent(format!(
+                        "completed output of call `{}` has no call in the interrupted turn",
+                        c.call_id
+                    ));
+                }
+                let answered = turn_items.iter().any(|i| {
+                    i.item
+                        .as_function_call_output()
+                        .is_some_and(|o| o.call_id == c.call_id)
+                });
+                if answered || completed.iter().any(|r| r.call_id == c.call_id) {
+                    return inconsistent(format!(
+                        "call `{}` has more than one output",
+                        c.call_id
+                    ));
+                }
+                completed.push(ToolCallResult {
+                    tool_name: c.tool_name,
+                    call_id: c.call_id,
+                    output: c.output,
+                    is_error: c.is_error,
+                });
+            }
             if p.unsaved_session_items > transcript.len() {
                 return inconsistent(format!(
                     "unsaved_session_items ({}) is past the {} model input items",
@@ -974,6 +1030,7 @@ fn from_value(value: Value) -> Result<(RunState, Option<Value>), RunStateError> 
                 last_message: p.last_message_index,
                 turn_start_items: p.turn_items_start,
                 unsaved: p.unsaved_session_items,
+                completed,
             })
         }
     };
@@ -1160,6 +1217,16 @@ impl RunState {
                 last_message_index: p.last_message,
                 turn_items_start: p.turn_start_items,
                 unsaved_session_items: p.unsaved,
+                completed_tool_outputs: p
+                    .completed
+                    .iter()
+                    .map(|r| CompletedJson {
+                        call_id: r.call_id.clone(),
+                        tool_name: r.tool_name.clone(),
+                        output: r.output.clone(),
+                        is_error: r.is_error,
+                    })
+                    .collect(),
             }),
             _ => None,
         };

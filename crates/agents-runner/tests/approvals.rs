@@ -637,7 +637,7 @@ async fn the_context_is_serialized_only_through_a_serializer() {
     let whoami = FunctionTool::new(
         "whoami",
         "Names the owner.",
-        |ctx: ToolContext<Account>, _a: serde_json::Value| {
+        |ctx: ToolContext<Account>, _a: agents_core::NoArgs| {
             let owner = ctx.context().owner.clone();
             async move { Ok::<_, String>(owner) }
         },

@@ -447,7 +447,7 @@ async fn tool_hooks_are_balanced_for_failing_and_unknown_tools() {
     // The end hooks see the error outputs the model reads.
     assert!(tool_events
         .iter()
-        .any(|e| e.starts_with("run:tool_end:nope=") && e.contains("not found")));
+        .any(|e| e.starts_with("run:tool_end:nope=") && e.contains("does not exist")));
     assert!(tool_events
         .iter()
         .any(|e| e.starts_with("run:tool_end:broken=") && e.contains("bad")));

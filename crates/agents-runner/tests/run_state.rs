@@ -121,6 +121,18 @@ const CASES: &[(&str, &str, Expect)] = &[
         "tampered_huge_index.json",
         |r| matches!(r, Err(RunStateError::Inconsistent(m)) if m.contains("server_sent_items")),
     ),
+    (
+        "v1.0",
+        "negative_completed_outputs_before_1_1.json",
+        |r| matches!(r, Err(RunStateError::Malformed(m)) if m.contains("completed_tool_outputs")),
+    ),
+    ("v1.1", "resume.json", |r| r.is_ok()),
+    ("v1.1", "cancelled_during_tools.json", |r| r.is_ok()),
+    (
+        "v1.1",
+        "tampered_completed_unknown_call.json",
+        |r| matches!(r, Err(RunStateError::Inconsistent(m)) if m.contains("call_ghost")),
+    ),
 ];
 
 #[test]
@@ -161,19 +173,56 @@ fn every_fixture_file_is_checked() {
 
 #[test]
 fn the_current_format_round_trips_unchanged() {
-    assert_eq!(RUN_STATE_SCHEMA_VERSION, "1.0");
+    assert_eq!(RUN_STATE_SCHEMA_VERSION, "1.1");
     let model = ScriptedModel::new();
     let a = agents(&model);
-    let text = fixture("v1.0", "resume.json");
-    let state = RunState::from_json(&a, &text).expect("load");
-    let written: Value = serde_json::from_str(&state.to_json().expect("to_json")).expect("json");
-    let fixture: Value = serde_json::from_str(&text).expect("json");
-    // A format change without a new schema version fails here.
-    assert_eq!(written, fixture);
+    for name in ["resume.json", "cancelled_during_tools.json"] {
+        let text = fixture("v1.1", name);
+        let state = RunState::from_json(&a, &text).expect("load");
+        let written: Value =
+            serde_json::from_str(&state.to_json().expect("to_json")).expect("json");
+        let fixture: Value = serde_json::from_str(&text).expect("json");
+        // A format change without a new schema version fails here.
+        assert_eq!(written, fixture, "{name}");
+        assert_eq!(
+            RunState::from_json(&a, &state.to_json().expect("to_json")),
+            Ok(state)
+        );
+    }
+}
+
+#[test]
+fn an_older_version_loads_and_is_written_as_the_current_one() {
+    let model = ScriptedModel::new();
+    let a = agents(&model);
+    let old = RunState::from_json(&a, &fixture("v1.0", "resume.json")).expect("load 1.0");
+    let new = RunState::from_json(&a, &fixture("v1.1", "resume.json")).expect("load 1.1");
+    assert_eq!(old, new);
+    let written: Value = serde_json::from_str(&old.to_json().expect("to_json")).expect("json");
+    assert_eq!(written["$schemaVersion"], "1.1");
+}
+
+#[tokio::test]
+async fn a_state_cancelled_during_tools_runs_only_the_unfinished_calls() {
+    let model = ScriptedModel::new();
+    let a = agents(&model);
+    let state =
+        RunState::from_json(&a, &fixture("v1.1", "cancelled_during_tools.json")).expect("load");
+    model.push_text("Hi, hi.");
+    let r = Runner::run(&a, state, RunOptions::default())
+        .await
+        .expect("resume");
+    assert_eq!(r.final_output_text(), "Hi, hi.");
+    // The finished call keeps the output it had (the echo tool would have
+    // answered `echo:hi`); only the unfinished one ran.
     assert_eq!(
-        RunState::from_json(&a, &state.to_json().expect("to_json")),
-        Ok(state)
+        outputs_in(&model.calls()[0]),
+        vec![
+            ("call_echo".to_owned(), "echo:hi (before the cancel)".to_owned()),
+            ("call_echo_2".to_owned(), "echo:there".to_owned())
+        ]
     );
+    model.assert_complete();
 }
 
 #[test]

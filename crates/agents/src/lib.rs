@@ -70,9 +70,10 @@ pub use agents_core::{
 };
 #[doc(inline)]
 pub use agents_runner::{
-    AgentTool, AgentToolEvent, AgentToolExt, CancelHandle, CancelMode, MaxTurnsData,
-    ModelInputData, NeedsApproval, RunConfig, RunError, RunErrorDetails, RunInput, RunOptions,
-    RunResult, RunResultStreaming, RunSession, RunStreamEvent, ToolErrorPolicy, DEFAULT_MAX_TURNS,
+    AgentTool, AgentToolEvent, AgentToolExt, CancelHandle, CancelMode, InvalidFinalOutputData,
+    MaxTurnsData, ModelInputData, ModelRefusalData, NeedsApproval, RunConfig, RunError,
+    RunErrorDetails, RunInput, RunOptions, RunResult, RunResultStreaming, RunSession,
+    RunStreamEvent, ToolErrorPolicy, DEFAULT_MAX_TURNS,
 };
 #[doc(inline)]
 pub use agents_runner::{

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use agents_core::agent::{ToolCallResult, ToolUseBehavior};
+use agents_core::guardrail::ToolGuardrailResult;
 use agents_core::{
     Agent, Error, FunctionCall, Handoff, Item, RunContext, RunItem, RunItemKind, Tool, ToolOutput,
     Usage,
@@ -44,6 +45,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub(crate) struct NestedRuns {
     resume: Mutex<HashMap<String, RunState>>,
     interrupted: Mutex<HashMap<String, RunState>>,
+    tripwires: Mutex<HashMap<String, (Box<ToolGuardrailResult>, bool)>>,
 }
 
 impl NestedRuns {
@@ -65,6 +67,21 @@ impl NestedRuns {
 
     fn take_interrupted(&self, call_id: &str) -> Option<RunState> {
         lock(&self.interrupted).remove(call_id)
+    }
+
+    fn is_interrupted(&self, call_id: &str) -> bool {
+        lock(&self.interrupted).contains_key(call_id)
+    }
+
+    /// Records that the nested run of `call_id` ended on a tool guardrail
+    /// tripwire (`input`: an input guardrail), for the outer loop to raise.
+    pub(crate) fn store_tripwire(&self, call_id: &str, result: Box<ToolGuardrailResult>, input: bool) {
+        lock(&self.tripwires).insert(call_id.to_owned(), (result, input));
+    }
+
+    /// The tool guardrail tripwire the nested run of `call_id` ended on.
+    pub(crate) fn take_tripwire(&self, call_id: &str) -> Option<(Box<ToolGuardrailResult>, bool)> {
+        lock(&self.tripwires).remove(call_id)
     }
 
     /// States a resumed run did not get to use (it stopped first).
@@ -103,6 +120,10 @@ pub(crate) struct Hitl {
     /// Paused nested runs of the interrupted turn, by call id.
     nested_states: BTreeMap<String, RunState>,
     pub(crate) nested: Arc<NestedRuns>,
+    /// Calls of the current turn that finished while the turn's other calls
+    /// still ran: kept (for a cancelled turn's state) until the turn's
+    /// outputs become items, so a resumed turn does not run them again.
+    finished: Mutex<Vec<ToolCallResult>>,
 }
 
 /// The second half of a turn, ready to run: what the model asked for.
@@ -130,6 +151,9 @@ pub(super) fn handoff_position<C>(agent: &Agent<C>, handoff: &Handoff<C>) -> usi
 enum Slot {
     /// Resolved before (a resumed turn): its output is already an item.
     Done(ToolCallResult),
+    /// Finished before a cancel (a resumed turn): its output becomes an
+    /// item now, without running the call again.
+    Finished(ToolCallResult),
     /// Runs now.
     Run,
     /// Rejected: answered with the rejection message.
@@ -224,6 +248,9 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         hitl.resumed = true;
         hitl.approvals = d.approvals;
         hitl.staged_input = d.pending_input;
+        if let Some(p) = &d.pending {
+            *lock(&hitl.finished) = p.completed.clone();
+        }
         hitl.resume = d.pending.map(|p| ActiveTurn {
             tool_calls: p.tool_calls,
             handoff_calls: p.handoff_calls,
@@ -350,6 +377,21 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
     pub(super) fn end_turn(&mut self) {
         self.hitl.active = None;
         self.hitl.turn_open = false;
+        self.clear_finished();
+    }
+
+    /// Notes a call of the current turn that finished (while others may
+    /// still run). The output of a nested run that paused is not an output.
+    pub(super) fn record_finished(&self, result: &ToolCallResult) {
+        if self.hitl.nested.is_interrupted(&result.call_id) {
+            return;
+        }
+        lock(&self.hitl.finished).push(result.clone());
+    }
+
+    /// The turn's outputs are items now (or the turn is over).
+    pub(super) fn clear_finished(&self) {
+        lock(&self.hitl.finished).clear();
     }
 
     /// Sorts a turn's calls: already resolved (a resumed turn), to run,
@@ -370,9 +412,14 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 }
             }
         }
+        let finished = lock(&self.hitl.finished).clone();
         let mut run = Vec::with_capacity(calls.len());
         let mut slots = Vec::with_capacity(calls.len());
         for call in calls {
+            if let Some(r) = finished.iter().find(|r| r.call_id == call.call_id) {
+                slots.push(Slot::Finished(r.clone()));
+                continue;
+            }
             if let Some((output, is_error)) = done.get(call.call_id.as_str()) {
                 slots.push(Slot::Done(ToolCallResult {
                     tool_name: call.name.clone(),
@@ -430,7 +477,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         for slot in gate.slots {
             match slot {
                 Slot::Done(r) => all.push(r),
-                Slot::Rejected(r) => {
+                Slot::Rejected(r) | Slot::Finished(r) => {
                     fresh.push(r.clone());
                     all.push(r);
                 }
@@ -487,6 +534,11 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             .take()
             .or_else(|| self.hitl.resume.take())
             .map(|t| PendingTurn {
+                completed: lock(&self.hitl.finished)
+                    .iter()
+                    .filter(|r| t.tool_calls.iter().any(|c| c.call_id == r.call_id))
+                    .cloned()
+                    .collect(),
                 unsaved: if t.saved {
                     0
                 } else {
