@@ -132,7 +132,7 @@ mod sse;
 mod transport;
 
 pub use chat::OpenAIChatCompletionsModel;
-pub use client::{OpenAIClient, OPENAI_BASE_URL};
+pub use client::{OpenAIClient, ResponseLimits, OPENAI_BASE_URL};
 pub use provider::{
     MultiProvider, OpenAIApi, OpenAIProvider, OpenAIProviderBuilder, DEFAULT_MODEL,
 };

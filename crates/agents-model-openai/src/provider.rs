@@ -6,10 +6,9 @@ use std::sync::Arc;
 
 use agents_core::{Model, ModelError, ModelProvider};
 use async_openai::config::OpenAIConfig;
-use reqwest::header::HeaderValue;
 
 use crate::chat::OpenAIChatCompletionsModel;
-use crate::client::{OpenAIClient, OPENAI_BASE_URL};
+use crate::client::{check_value, OpenAIClient, ResponseLimits, OPENAI_BASE_URL};
 use crate::responses::OpenAIResponsesModel;
 
 /// The model used when neither the caller nor `OPENAI_MODEL` names one.
@@ -141,6 +140,7 @@ pub struct OpenAIProviderBuilder {
     api: OpenAIApi,
     http_client: Option<reqwest::Client>,
     client: Option<OpenAIClient>,
+    limits: Option<ResponseLimits>,
     ignore_env: bool,
 }
 
@@ -201,19 +201,57 @@ impl OpenAIProviderBuilder {
         self
     }
 
+    /// Size limits on what the models read from the server: SSE line, SSE
+    /// event and JSON body sizes, 16 MiB each by default (see
+    /// [`ResponseLimits`]). Going over one is
+    /// [`ModelError::ResponseTooLarge`], naming the limit. Also applies to a
+    /// [`client`](Self::client) set here.
+    pub fn response_limits(mut self, limits: ResponseLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
     /// Reads no environment variable: unset settings take their defaults.
     pub fn ignore_env(mut self) -> Self {
         self.ignore_env = true;
         self
     }
 
-    /// Builds the provider. Never fails; configuration problems (a key that
-    /// cannot be an HTTP header, say) are reported by each request.
+    /// Builds the provider. Never fails; configuration problems (a key,
+    /// organization or project with a newline, say: a value HTTP does not
+    /// allow in a header) are reported by each request as
+    /// [`ModelError::InvalidHeader`], which names the header and never shows
+    /// the value. [`try_build`](Self::try_build) reports them now.
     pub fn build(self) -> OpenAIProvider {
         if self.ignore_env {
             self.build_with_env(|_| None)
         } else {
             self.build_with_env(|name| std::env::var(name).ok())
+        }
+    }
+
+    /// Builds the provider, or returns the configuration problem every
+    /// request would report ([`ModelError::InvalidHeader`] for a key,
+    /// organization, project or header value HTTP does not allow).
+    ///
+    /// ```
+    /// use agents_core::ModelError;
+    /// use agents_model_openai::OpenAIProvider;
+    ///
+    /// let err = OpenAIProvider::builder()
+    ///     .api_key("sk-test")
+    ///     .project("proj_123\nX-Injected: 1")
+    ///     .ignore_env()
+    ///     .try_build()
+    ///     .unwrap_err();
+    /// assert!(matches!(&err, ModelError::InvalidHeader { name } if name == "OpenAI-Project"));
+    /// assert!(!err.to_string().contains("proj_123"));
+    /// ```
+    pub fn try_build(self) -> Result<OpenAIProvider, ModelError> {
+        let provider = self.build();
+        match provider.client.config_error() {
+            Some(error) => Err(error.clone()),
+            None => Ok(provider),
         }
     }
 
@@ -240,20 +278,20 @@ impl OpenAIProviderBuilder {
                     .with_api_base(base_url.trim().trim_end_matches('/'))
                     .with_org_id(organization.trim())
                     .with_project_id(project.trim());
-                let bad = [("organization", &organization), ("project", &project)]
-                    .into_iter()
-                    .find(|(_, v)| HeaderValue::from_str(v.trim()).is_err());
+                let bad = check_value("OpenAI-Organization", organization.trim())
+                    .or_else(|| check_value("OpenAI-Project", project.trim()));
                 match bad {
-                    Some((what, _)) => OpenAIClient::with_config_error(
-                        config,
-                        format!("the OpenAI {what} id is not a valid HTTP header value"),
-                    ),
+                    Some(error) => OpenAIClient::with_config_error(config, error),
                     None => OpenAIClient::new(config),
                 }
             }
         };
         let client = match self.http_client {
             Some(http) => client.with_http_client(http),
+            None => client,
+        };
+        let client = match self.limits {
+            Some(limits) => client.with_response_limits(limits),
             None => client,
         };
         OpenAIProvider {
@@ -274,6 +312,7 @@ impl fmt::Debug for OpenAIProviderBuilder {
             .field("default_model", &self.default_model)
             .field("api", &self.api)
             .field("client", &self.client)
+            .field("limits", &self.limits)
             .field("ignore_env", &self.ignore_env)
             .finish_non_exhaustive()
     }

@@ -52,12 +52,16 @@ impl<'a> RetryState<'a> {
 }
 
 /// `initial * 2^retry`, capped at `max`, scaled by a jitter factor in
-/// `[0.75, 1.0]` (`jitter` is a fraction in `[0, 1)`).
+/// `[0.75, 1.0]` (`jitter` is a fraction in `[0, 1)`). Never panics, also
+/// for backoffs near `Duration::MAX`.
 pub(crate) fn backoff(policy: &RetrySettings, retry: u32, jitter: f64) -> Duration {
     let factor = 2f64.powi(retry.min(30) as i32);
     let base =
         (policy.initial_backoff.as_secs_f64() * factor).min(policy.max_backoff.as_secs_f64());
-    Duration::from_secs_f64((base * (1.0 - 0.25 * jitter)).max(0.0))
+    let scaled = base * (1.0 - 0.25 * jitter.clamp(0.0, 1.0));
+    Duration::try_from_secs_f64(scaled.max(0.0))
+        .unwrap_or(policy.max_backoff)
+        .min(policy.max_backoff)
 }
 
 /// A random fraction in `[0, 1)` without a random-number dependency: every
@@ -94,6 +98,23 @@ mod tests {
         // Jitter takes off at most a quarter.
         let jittered = backoff(&p, 1, 0.999_999);
         assert!(jittered > Duration::from_millis(149) && jittered < Duration::from_millis(151));
+    }
+
+    #[test]
+    fn extreme_backoffs_do_not_panic() {
+        let p = RetrySettings::new(5).with_backoff(Duration::MAX, Duration::MAX);
+        for retry in [0, 1, 30, u32::MAX] {
+            assert_eq!(backoff(&p, retry, 0.0), Duration::MAX);
+            assert!(backoff(&p, retry, 0.5) <= Duration::MAX);
+        }
+        let p = RetrySettings::new(5).with_backoff(Duration::ZERO, Duration::ZERO);
+        assert_eq!(backoff(&p, 3, 0.3), Duration::ZERO);
+        let mut s = RetryState::new(Some(&p));
+        assert_eq!(
+            s.next_delay(&http(429, Some(Duration::MAX))),
+            Some(Duration::ZERO),
+            "a hint over the maximum falls back to the (zero) backoff"
+        );
     }
 
     #[test]

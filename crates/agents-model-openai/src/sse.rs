@@ -5,6 +5,15 @@
 //! blank line dispatches the event; lines starting with `:` are comments; an
 //! event that is not terminated by a blank line before the end of the body is
 //! discarded (so a truncated stream never yields half an event).
+//!
+//! A line longer than `max_line` bytes or an event whose data is longer than
+//! `max_event` bytes is a [`ModelError::ResponseTooLarge`] as soon as the
+//! limit is passed: the parser never buffers much more than the limit plus
+//! one fed chunk.
+
+use agents_core::ModelError;
+
+use crate::client::ResponseLimits;
 
 /// One dispatched server-sent event.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -16,8 +25,10 @@ pub(crate) struct SseEvent {
 }
 
 /// Incremental SSE parser: feed bytes, take events.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct SseParser {
+    max_line: usize,
+    max_event: usize,
     buf: Vec<u8>,
     /// Start of the unparsed part of `buf`.
     pos: usize,
@@ -37,7 +48,26 @@ struct Pending {
     has_data: bool,
 }
 
+impl Default for SseParser {
+    fn default() -> Self {
+        Self::new(&ResponseLimits::default())
+    }
+}
+
 impl SseParser {
+    /// A parser enforcing the SSE limits of `limits`.
+    pub(crate) fn new(limits: &ResponseLimits) -> Self {
+        SseParser {
+            max_line: limits.max_sse_line_bytes,
+            max_event: limits.max_sse_event_bytes,
+            buf: Vec::new(),
+            pos: 0,
+            skip_lf: false,
+            scanned: 0,
+            pending: Pending::default(),
+        }
+    }
+
     /// Appends body bytes.
     pub(crate) fn feed(&mut self, chunk: &[u8]) {
         if self.pos > 0 && self.pos == self.buf.len() {
@@ -52,8 +82,9 @@ impl SseParser {
         self.buf.extend_from_slice(chunk);
     }
 
-    /// The next complete event, if the fed bytes contain one.
-    pub(crate) fn next_event(&mut self) -> Option<SseEvent> {
+    /// The next complete event, if the fed bytes contain one, or the limit
+    /// the stream went over.
+    pub(crate) fn next_event(&mut self) -> Result<Option<SseEvent>, ModelError> {
         loop {
             if self.skip_lf && self.pos < self.buf.len() {
                 if self.buf[self.pos] == b'\n' {
@@ -67,16 +98,22 @@ impl SseParser {
                 .position(|b| *b == b'\n' || *b == b'\r')
             else {
                 self.scanned = self.buf.len();
-                return None;
+                if self.buf.len() - self.pos > self.max_line {
+                    return Err(too_large("max_sse_line_bytes", self.max_line));
+                }
+                return Ok(None);
             };
             let end = from - self.pos + found;
+            if end > self.max_line {
+                return Err(too_large("max_sse_line_bytes", self.max_line));
+            }
             let rest = &self.buf[self.pos..];
             let raw = &rest[..end];
             self.skip_lf = rest[end] == b'\r';
             self.pos += end + 1;
             let line = String::from_utf8_lossy(raw);
-            if let Some(event) = self.pending.process_line(&line) {
-                return Some(event);
+            if let Some(event) = self.pending.process_line(&line, self.max_event)? {
+                return Ok(Some(event));
             }
         }
     }
@@ -88,21 +125,32 @@ impl SseParser {
     }
 }
 
+fn too_large(limit: &str, max_bytes: usize) -> ModelError {
+    ModelError::ResponseTooLarge {
+        limit: limit.to_owned(),
+        max_bytes,
+    }
+}
+
 impl Pending {
-    fn process_line(&mut self, line: &str) -> Option<SseEvent> {
+    fn process_line(
+        &mut self,
+        line: &str,
+        max_event: usize,
+    ) -> Result<Option<SseEvent>, ModelError> {
         if line.is_empty() {
             let event = self.event.take();
             if !self.has_data {
-                return None;
+                return Ok(None);
             }
             self.has_data = false;
-            return Some(SseEvent {
+            return Ok(Some(SseEvent {
                 event,
                 data: std::mem::take(&mut self.data),
-            });
+            }));
         }
         if line.starts_with(':') {
-            return None;
+            return Ok(None);
         }
         let (field, value) = match line.find(':') {
             Some(i) => {
@@ -113,6 +161,10 @@ impl Pending {
         };
         match field {
             "data" => {
+                let joined = self.data.len() + usize::from(self.has_data) + value.len();
+                if joined > max_event {
+                    return Err(too_large("max_sse_event_bytes", max_event));
+                }
                 if self.has_data {
                     self.data.push('\n');
                 }
@@ -122,7 +174,7 @@ impl Pending {
             "event" => self.event = Some(value.to_owned()),
             _ => {} // `id`, `retry` and unknown fields are not needed.
         }
-        None
+        Ok(None)
     }
 }
 
@@ -135,7 +187,7 @@ mod tests {
         let mut out = Vec::new();
         for c in chunks {
             p.feed(c);
-            while let Some(e) = p.next_event() {
+            while let Some(e) = p.next_event().expect("within the limits") {
                 out.push(e);
             }
         }

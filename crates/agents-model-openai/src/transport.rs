@@ -70,7 +70,7 @@ pub(crate) async fn call_json(
         let attempt = with_timeout(settings.timeout, async {
             let response = client.send(path, body, settings, false).await?;
             let request_id = request_id(response.headers());
-            let bytes = response.bytes().await.map_err(map_reqwest_error)?;
+            let bytes = read_body(response, client.response_limits().max_body_bytes).await?;
             Ok((bytes, request_id))
         })
         .await;
@@ -82,6 +82,36 @@ pub(crate) async fn call_json(
             },
         }
     }
+}
+
+/// Reads a whole response body, failing with
+/// [`ModelError::ResponseTooLarge`] (`max_body_bytes`) as soon as it is
+/// longer than `max` bytes (at once when its `Content-Length` says so):
+/// at most `max` bytes plus one chunk are ever buffered.
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<Bytes, ModelError> {
+    let too_large = || ModelError::ResponseTooLarge {
+        limit: "max_body_bytes".to_owned(),
+        max_bytes: max,
+    };
+    let announced = response.content_length();
+    if announced.is_some_and(|len| len > max as u64) {
+        return Err(too_large());
+    }
+    let mut body = match announced {
+        // Exact for the usual case, and never more than the limit.
+        Some(len) => Vec::with_capacity(len as usize),
+        None => Vec::new(),
+    };
+    while let Some(chunk) = response.chunk().await.map_err(map_reqwest_error)? {
+        if body.len() + chunk.len() > max {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(body))
 }
 
 /// Turns the SSE events of one API into model stream events.
@@ -191,10 +221,9 @@ impl<D: Decoder> Driver<'_, D> {
                     match sent {
                         Ok(response) if is_json(&response) => {
                             let mut decoder = D::new(request_id(response.headers()));
-                            let body = with_timeout(self.settings.timeout, async {
-                                response.bytes().await.map_err(map_reqwest_error)
-                            })
-                            .await;
+                            let max = self.client.response_limits().max_body_bytes;
+                            let body =
+                                with_timeout(self.settings.timeout, read_body(response, max)).await;
                             match body {
                                 Ok(body) => {
                                     tracing::debug!("a stream request was answered with JSON");
@@ -210,7 +239,7 @@ impl<D: Decoder> Driver<'_, D> {
                             let decoder = D::new(request_id(response.headers()));
                             self.phase = Phase::Read {
                                 response,
-                                parser: SseParser::default(),
+                                parser: SseParser::new(&self.client.response_limits()),
                                 decoder,
                             };
                         }
@@ -241,7 +270,16 @@ impl<D: Decoder> Driver<'_, D> {
                         Ok(Some(bytes)) => {
                             parser.feed(&bytes);
                             let mut finished = false;
-                            while let Some(event) = parser.next_event() {
+                            loop {
+                                let event = match parser.next_event() {
+                                    Ok(Some(event)) => event,
+                                    Ok(None) => break,
+                                    Err(error) => {
+                                        self.error = Some(error);
+                                        finished = true;
+                                        break;
+                                    }
+                                };
                                 match decoder.on_event(event, &mut self.queue) {
                                     Ok(false) => {}
                                     Ok(true) => {

@@ -279,7 +279,8 @@ async fn a_bad_key_or_organization_is_an_error_per_request_not_a_panic() {
             .await
             .expect_err("bad config");
         assert!(
-            matches!(&err, ModelError::Other(m) if m.contains("HTTP header")),
+            matches!(&err, ModelError::InvalidHeader { .. })
+                && err.to_string().contains("HTTP header"),
             "{err:?}"
         );
         assert!(!format!("{err:?}").contains("control"));
