@@ -472,7 +472,8 @@ impl<C: Send + Sync + 'static> AgentTool<C> {
             }
             Err(e) => {
                 ctx.run.add_usage(|u| u.add(&e.details.usage));
-                let failed = ToolError::Failed(format!("agent `{}` failed: {e}", self.agent.name()));
+                let failed =
+                    ToolError::Failed(format!("agent `{}` failed: {e}", self.agent.name()));
                 match e.error {
                     Error::Cancelled => Err(ToolError::Cancelled),
                     // The outer loop raises a nested tool guardrail tripwire

@@ -17,8 +17,7 @@ use agents_core::{
     Agent, AgentModel, Error, FinalOutput, FunctionCall, GuardrailOutput, Handoff,
     HandoffInputData, Hooks, InputGuardrailResult, Item, Model, ModelError, ModelProvider,
     ModelRequest, ModelResponse, ModelStreamEvent, OutputGuardrailResult, OutputType, Role,
-    RunContext,
-    RunItem, RunItemKind, Tool, ToolContext, ToolError, ToolOutput, ToolSpec,
+    RunContext, RunItem, RunItemKind, Tool, ToolContext, ToolError, ToolOutput, ToolSpec,
 };
 use futures::future::{join_all, BoxFuture};
 use futures::{FutureExt, StreamExt};
@@ -859,8 +858,8 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                                 .await
                         }
                         None => {
-                            let names = available
-                                .get_or_init(|| self.available_tools(agent, roster));
+                            let names =
+                                available.get_or_init(|| self.available_tools(agent, roster));
                             self.unknown_tool(agent, call, names).await
                         }
                     };

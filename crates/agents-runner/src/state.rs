@@ -1005,10 +1005,7 @@ fn from_value(value: Value) -> Result<(RunState, Option<Value>), RunStateError> 
                         .is_some_and(|o| o.call_id == c.call_id)
                 });
                 if answered || completed.iter().any(|r| r.call_id == c.call_id) {
-                    return inconsistent(format!(
-                        "call `{}` has more than one output",
-                        c.call_id
-                    ));
+                    return inconsistent(format!("call `{}` has more than one output", c.call_id));
                 }
                 completed.push(ToolCallResult {
                     tool_name: c.tool_name,

@@ -218,7 +218,10 @@ async fn a_state_cancelled_during_tools_runs_only_the_unfinished_calls() {
     assert_eq!(
         outputs_in(&model.calls()[0]),
         vec![
-            ("call_echo".to_owned(), "echo:hi (before the cancel)".to_owned()),
+            (
+                "call_echo".to_owned(),
+                "echo:hi (before the cancel)".to_owned()
+            ),
             ("call_echo_2".to_owned(), "echo:there".to_owned())
         ]
     );

@@ -75,7 +75,12 @@ impl NestedRuns {
 
     /// Records that the nested run of `call_id` ended on a tool guardrail
     /// tripwire (`input`: an input guardrail), for the outer loop to raise.
-    pub(crate) fn store_tripwire(&self, call_id: &str, result: Box<ToolGuardrailResult>, input: bool) {
+    pub(crate) fn store_tripwire(
+        &self,
+        call_id: &str,
+        result: Box<ToolGuardrailResult>,
+        input: bool,
+    ) {
         lock(&self.tripwires).insert(call_id.to_owned(), (result, input));
     }
 
