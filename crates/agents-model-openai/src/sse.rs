@@ -263,6 +263,165 @@ mod tests {
         assert!(!partial);
     }
 
+    fn limits(line: usize, event: usize) -> ResponseLimits {
+        ResponseLimits::default()
+            .with_max_sse_line_bytes(line)
+            .with_max_sse_event_bytes(event)
+    }
+
+    /// Feeds `chunks` to a parser with the given limits: the events, then
+    /// the error that stopped it, if any.
+    fn parse_limited(
+        chunks: &[&[u8]],
+        limits: &ResponseLimits,
+    ) -> (Vec<SseEvent>, Option<ModelError>) {
+        let mut p = SseParser::new(limits);
+        let mut out = Vec::new();
+        for c in chunks {
+            p.feed(c);
+            loop {
+                match p.next_event() {
+                    Ok(Some(e)) => out.push(e),
+                    Ok(None) => break,
+                    Err(e) => return (out, Some(e)),
+                }
+            }
+            // What stays buffered is bounded by the limits.
+            assert!(p.buf.len() - p.pos <= limits.max_sse_line_bytes);
+            assert!(p.pending.data.len() <= limits.max_sse_event_bytes);
+        }
+        (out, None)
+    }
+
+    fn limit_name(error: Option<ModelError>) -> Option<(String, usize)> {
+        match error {
+            Some(ModelError::ResponseTooLarge { limit, max_bytes }) => Some((limit, max_bytes)),
+            other => panic!("not a size error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn lines_and_events_over_the_limits_are_typed_errors() {
+        let l = limits(16, 20);
+        // Exactly at the limits is fine.
+        let (events, error) = parse_limited(&[b"data: 0123456789\n\n"], &l);
+        assert!(error.is_none());
+        assert_eq!(events, vec![ev(None, "0123456789")]);
+        // A line one byte over, terminated or not.
+        for chunks in [
+            &[&b"data: 0123456789A\n\n"[..]][..],
+            &[&b"data: 01234"[..], b"56789A"][..],
+        ] {
+            let (events, error) = parse_limited(chunks, &l);
+            assert!(events.is_empty());
+            assert_eq!(limit_name(error), Some(("max_sse_line_bytes".into(), 16)));
+        }
+        // An endless line fails once the limit is passed, whatever the chunks.
+        let chunk = [b'x'; 7];
+        let mut chunks: Vec<&[u8]> = vec![b"data: "];
+        chunks.extend(std::iter::repeat_n(&chunk[..], 1000));
+        let (_, error) = parse_limited(&chunks, &l);
+        assert_eq!(limit_name(error), Some(("max_sse_line_bytes".into(), 16)));
+        // Many short data lines: the event limit (lines joined with `\n`).
+        let (events, error) = parse_limited(&[b"data: 0123456789\ndata: 0123456789\n\n"], &l);
+        assert!(events.is_empty());
+        assert_eq!(limit_name(error), Some(("max_sse_event_bytes".into(), 20)));
+        let (events, error) = parse_limited(&[b"data:0123456789\ndata: 012345678\n\n"], &l);
+        assert!(error.is_none(), "10 + 1 + 9 bytes fit exactly");
+        assert_eq!(events, vec![ev(None, "0123456789\n012345678")]);
+        // Endless comments and blank lines buffer nothing.
+        let comment = b": keep-alive\n\n";
+        let chunks: Vec<&[u8]> = std::iter::repeat_n(&comment[..], 10_000).collect();
+        let (events, error) = parse_limited(&chunks, &l);
+        assert!(events.is_empty() && error.is_none());
+    }
+
+    /// A valid stream: `(event name, data lines)` per event, written with one
+    /// line ending, with comments between events.
+    fn write_stream(events: &[(Option<String>, Vec<String>)], eol: &str) -> Vec<u8> {
+        let mut out = String::new();
+        for (i, (name, lines)) in events.iter().enumerate() {
+            if i % 2 == 1 {
+                out.push_str(&format!(": comment {i}{eol}"));
+            }
+            if let Some(name) = name {
+                out.push_str(&format!("event: {name}{eol}"));
+            }
+            for line in lines {
+                out.push_str(&format!("data: {line}{eol}"));
+            }
+            out.push_str(eol);
+        }
+        out.into_bytes()
+    }
+
+    fn split_at_points<'a>(bytes: &'a [u8], points: &[usize]) -> Vec<&'a [u8]> {
+        let mut cuts: Vec<usize> = points.iter().map(|p| p % (bytes.len() + 1)).collect();
+        cuts.sort_unstable();
+        let mut chunks = Vec::new();
+        let mut from = 0;
+        for cut in cuts {
+            chunks.push(&bytes[from..cut]);
+            from = cut;
+        }
+        chunks.push(&bytes[from..]);
+        chunks
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_split_of_a_valid_stream_gives_the_same_events(
+            events in proptest::collection::vec(
+                (
+                    proptest::option::of("[a-z.]{1,12}"),
+                    proptest::collection::vec("[^\r\n]{0,20}", 1..4),
+                ),
+                0..8,
+            ),
+            eol in proptest::prop_oneof![
+                proptest::strategy::Just("\n"),
+                proptest::strategy::Just("\r\n"),
+                proptest::strategy::Just("\r"),
+            ],
+            points in proptest::collection::vec(0usize..10_000, 0..12),
+        ) {
+            let bytes = write_stream(&events, eol);
+            let expected: Vec<SseEvent> = events
+                .iter()
+                .map(|(name, lines)| SseEvent { event: name.clone(), data: lines.join("\n") })
+                .collect();
+            let (whole, partial) = parse_chunks(&[&bytes]);
+            proptest::prop_assert_eq!(&whole, &expected);
+            proptest::prop_assert!(!partial);
+            let (split, partial) = parse_chunks(&split_at_points(&bytes, &points));
+            proptest::prop_assert_eq!(&split, &expected);
+            proptest::prop_assert!(!partial);
+            let bytewise: Vec<&[u8]> = bytes.chunks(1).collect();
+            proptest::prop_assert_eq!(parse_chunks(&bytewise).0, expected);
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic_and_stay_bounded(
+            bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..2_000),
+            points in proptest::collection::vec(0usize..2_000, 0..12),
+            line in 1usize..64,
+            event in 1usize..128,
+        ) {
+            let chunks = split_at_points(&bytes, &points);
+            let (events, error) = parse_limited(&chunks, &limits(line, event));
+            for e in &events {
+                proptest::prop_assert!(e.data.len() <= event);
+            }
+            if let Some(error) = error {
+                let is_size_error = matches!(error, ModelError::ResponseTooLarge { .. });
+                proptest::prop_assert!(is_size_error);
+            }
+            // With the default limits, splitting changes nothing.
+            let whole = parse_chunks(&[&bytes]);
+            proptest::prop_assert_eq!(parse_chunks(&chunks), whole);
+        }
+    }
+
     #[test]
     fn invalid_utf8_is_replaced_not_fatal() {
         let (events, _) = parse_chunks(&[b"data: \xff\xfe\n\n"]);
