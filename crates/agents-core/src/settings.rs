@@ -1,6 +1,7 @@
 //! Model settings and their resolution.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -92,7 +93,10 @@ impl RetrySettings {
 ///
 /// Settings are layered with [`ModelSettings::resolve`]: the agent's settings,
 /// then the run's override, where set fields win.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+///
+/// `Debug` output shows the names of `extra_headers` but never their values
+/// (an `api-key` for a gateway, say): each prints as `"<redacted>"`.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ModelSettings {
     /// Sampling temperature.
@@ -204,6 +208,63 @@ setters! {
     timeout: Duration,
 }
 
+/// Header names, with every value printed as `"<redacted>"`.
+struct RedactedValues<'a>(&'a BTreeMap<String, String>);
+
+impl fmt::Debug for RedactedValues<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|name| (name, "<redacted>")))
+            .finish()
+    }
+}
+
+impl fmt::Debug for ModelSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Destructured, so that a new field cannot be forgotten here.
+        let ModelSettings {
+            temperature,
+            top_p,
+            frequency_penalty,
+            presence_penalty,
+            tool_choice,
+            parallel_tool_calls,
+            truncation,
+            max_tokens,
+            reasoning,
+            verbosity,
+            metadata,
+            store,
+            include_usage,
+            extra_headers,
+            extra_query,
+            extra_body,
+            retry,
+            timeout,
+        } = self;
+        f.debug_struct("ModelSettings")
+            .field("temperature", temperature)
+            .field("top_p", top_p)
+            .field("frequency_penalty", frequency_penalty)
+            .field("presence_penalty", presence_penalty)
+            .field("tool_choice", tool_choice)
+            .field("parallel_tool_calls", parallel_tool_calls)
+            .field("truncation", truncation)
+            .field("max_tokens", max_tokens)
+            .field("reasoning", reasoning)
+            .field("verbosity", verbosity)
+            .field("metadata", metadata)
+            .field("store", store)
+            .field("include_usage", include_usage)
+            .field("extra_headers", &extra_headers.as_ref().map(RedactedValues))
+            .field("extra_query", extra_query)
+            .field("extra_body", extra_body)
+            .field("retry", retry)
+            .field("timeout", timeout)
+            .finish()
+    }
+}
+
 impl ModelSettings {
     /// Empty settings.
     pub fn new() -> Self {
@@ -260,5 +321,33 @@ mod tests {
             ModelSettings::new().resolve(&ModelSettings::new()),
             ModelSettings::new()
         );
+    }
+
+    #[test]
+    fn debug_output_hides_extra_header_values_but_keeps_names() {
+        let settings = ModelSettings::new()
+            .temperature(0.5)
+            .extra_headers(BTreeMap::from([
+                ("api-key".to_owned(), "gw-secret-7c1e".to_owned()),
+                (
+                    "Authorization".to_owned(),
+                    "Bearer sk-secret-9f2a".to_owned(),
+                ),
+            ]));
+        for shown in [
+            format!("{settings:?}"),
+            format!("{settings:#?}"),
+            format!("{:?}", Some(&settings)),
+            format!("{:#?}", settings.resolve(&ModelSettings::new())),
+        ] {
+            assert!(!shown.contains("gw-secret"), "{shown}");
+            assert!(!shown.contains("sk-secret"), "{shown}");
+            assert!(shown.contains("api-key"), "{shown}");
+            assert!(shown.contains("Authorization"), "{shown}");
+            assert!(shown.contains("\"<redacted>\""), "{shown}");
+            assert!(shown.contains("temperature"), "{shown}");
+            assert!(shown.contains("0.5"), "{shown}");
+        }
+        assert!(format!("{:?}", ModelSettings::new()).contains("extra_headers: None"));
     }
 }

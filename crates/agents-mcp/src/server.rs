@@ -115,13 +115,38 @@ pub enum Stderr {
 ///     .env("NODE_ENV", "production");
 /// assert_eq!(server.command(), "npx");
 /// ```
-#[derive(Clone, Debug)]
+///
+/// `Debug` output shows the names of the [`env`](Self::env) variables but
+/// never their values (they are often credentials): each prints as
+/// `"<redacted>"`.
+#[derive(Clone)]
 pub struct StdioServer {
     command: OsString,
     args: Vec<OsString>,
     env: Vec<(OsString, OsString)>,
     cwd: Option<PathBuf>,
     stderr: Stderr,
+}
+
+impl fmt::Debug for StdioServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        /// Variable names, with every value printed as `"<redacted>"`.
+        struct Names<'a>(&'a [(OsString, OsString)]);
+        impl fmt::Debug for Names<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_map()
+                    .entries(self.0.iter().map(|(k, _)| (k, "<redacted>")))
+                    .finish()
+            }
+        }
+        f.debug_struct("StdioServer")
+            .field("command", &self.command)
+            .field("args", &self.args)
+            .field("env", &Names(&self.env))
+            .field("cwd", &self.cwd)
+            .field("stderr", &self.stderr)
+            .finish()
+    }
 }
 
 impl StdioServer {
@@ -392,5 +417,38 @@ impl BoxedTransport {
 
     pub(crate) fn close(&mut self) -> BoxFuture<'_, Result<(), Error>> {
         self.0.close()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn stdio_server_debug_hides_env_values_but_keeps_names() {
+        let server = StdioServer::new("npx")
+            .arg("-y")
+            .env("GITHUB_TOKEN", "ghp-secret-5d1f")
+            .envs([("API_KEY", "key-secret-8a2b")]);
+        for shown in [format!("{server:?}"), format!("{server:#?}")] {
+            assert!(!shown.contains("ghp-secret"), "{shown}");
+            assert!(!shown.contains("key-secret"), "{shown}");
+            assert!(shown.contains("GITHUB_TOKEN"), "{shown}");
+            assert!(shown.contains("API_KEY"), "{shown}");
+            assert!(shown.contains("\"<redacted>\""), "{shown}");
+            assert!(shown.contains("npx") && shown.contains("-y"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn http_server_debug_hides_header_values_and_bearer() {
+        let server = HttpServer::new("http://127.0.0.1:1/mcp")
+            .bearer_auth("tok-secret-3c9e")
+            .header("x-api-key", "hdr-secret-6b0d");
+        for shown in [format!("{server:?}"), format!("{server:#?}")] {
+            assert!(!shown.contains("tok-secret"), "{shown}");
+            assert!(!shown.contains("hdr-secret"), "{shown}");
+            assert!(shown.contains("x-api-key"), "{shown}");
+        }
     }
 }
