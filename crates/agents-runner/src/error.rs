@@ -60,7 +60,9 @@ impl RunError {
     ///
     /// After [`CancelMode::Immediate`](crate::CancelMode::Immediate) the
     /// interrupted turn continues: a model call that was cut off is made
-    /// again; if the model had answered, its tool calls run (again). After
+    /// again; if the model had answered, the tool calls that had not
+    /// finished run again (those that had finished keep their outputs and
+    /// do not run again). After
     /// [`CancelMode::AfterTurn`](crate::CancelMode::AfterTurn) the next turn
     /// starts. No item is lost or produced twice, and a session does not get
     /// the cancelled turn's items twice.
