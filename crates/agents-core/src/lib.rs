@@ -62,7 +62,10 @@ pub use guardrail::{
 };
 pub use handoff::{Handoff, HandoffInputData, HistoryMapper};
 pub use hooks::Hooks;
-pub use items::{Content, ContentPart, FunctionCall, FunctionCallOutput, Item, Message, Role};
+pub use items::{
+    Content, ContentPart, Extra, FunctionCall, FunctionCallOutput, Item, Message, Role,
+    PLACEHOLDER_ID,
+};
 pub use model::{
     Model, ModelError, ModelProvider, ModelRequest, ModelResponse, ModelStreamEvent, OutputSchema,
     Prompt, ToolSpec,

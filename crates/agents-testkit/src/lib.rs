@@ -55,6 +55,16 @@
 //! `InputMessage` alternatives both match a user message whose `content` is a list of parts).
 //! Everything else is taken as written.
 //!
+//! # Rules beyond the spec
+//!
+//! The spec cannot say everything the service checks. The mock also enforces, on every request
+//! of both APIs, OpenAI's strict-mode rules for every `strict: true` schema (function tool
+//! parameters, `text.format` / `response_format` JSON schemas) and the Responses item rule that
+//! input items never carry the placeholder id `__fake_id__`; see [`strict`], whose
+//! [`check_strict_schema`](strict::check_strict_schema) is public for direct use. A breach is
+//! answered with `400`, a message naming the rule and the place, and is recorded like a schema
+//! error.
+//!
 //! Validation is cheap: the compiled validators are shared by the whole process, a valid body
 //! is checked with a boolean fast path (error details are computed only for invalid bodies), and
 //! the items of `input` / `messages` that were already found valid in an earlier request — the
@@ -65,6 +75,7 @@ mod render;
 mod reply;
 mod server;
 mod spec;
+pub mod strict;
 
 pub use reply::{Fault, Reasoning, Reply, Usage};
 pub use server::{Api, CapturedRequest, MockServer, MockServerBuilder};

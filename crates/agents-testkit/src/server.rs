@@ -20,6 +20,7 @@ use tokio::sync::{oneshot, Notify};
 use crate::render::{self, BodyPlan, RequestInfo, Segment};
 use crate::reply::Reply;
 use crate::spec::{self, Schema};
+use crate::strict;
 
 /// Request bodies larger than this are refused (far above anything a test sends).
 const MAX_BODY_BYTES: usize = 256 * 1024 * 1024;
@@ -54,6 +55,13 @@ impl Api {
         }
     }
 
+    fn rules(self) -> strict::Body {
+        match self {
+            Api::Responses => strict::Body::Responses,
+            Api::ChatCompletions => strict::Body::Chat,
+        }
+    }
+
     fn schema_name(self) -> &'static str {
         match self {
             Api::Responses => "CreateResponse",
@@ -81,7 +89,8 @@ pub struct CapturedRequest {
     /// The API the request went to.
     pub api: Api,
     /// Why the body does not match the OpenAPI schema (empty when valid, or when the spec is not
-    /// available outside CI).
+    /// available outside CI), followed by the rules of the real service it breaks beyond the
+    /// spec (strict-mode schemas, placeholder item ids; see [`crate::strict`]).
     pub validation_errors: Vec<String>,
 }
 
@@ -98,7 +107,7 @@ impl CapturedRequest {
         self.body.get("stream") == Some(&Value::Bool(true))
     }
 
-    /// Whether the body matched the OpenAPI schema.
+    /// Whether the body matched the OpenAPI schema and broke no rule of [`crate::strict`].
     pub fn is_valid(&self) -> bool {
         self.validation_errors.is_empty()
     }
@@ -158,6 +167,9 @@ impl Shared {
 ///
 /// - A body that does not match the schema is recorded and answered with `400` and an
 ///   OpenAI-shaped error listing the schema errors; it does not consume a scripted reply.
+/// - So is a body that breaks a rule the real service enforces beyond the spec
+///   ([`crate::strict`]): a strict tool or output schema outside strict mode's subset, or a
+///   placeholder input item id (`__fake_id__`). The message names the rule and where it broke.
 /// - A request that finds the queue empty (and no [`default`](MockServer::set_default)) is
 ///   recorded as unexpected and answered with `500`.
 /// - [`verify`](MockServer::verify) / [`assert_ok`](MockServer::assert_ok) report both kinds, as
@@ -460,12 +472,18 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let number = shared.next_number.fetch_add(1, Ordering::SeqCst) + 1;
     let request_id = format!("req_mock_{number}");
 
+    // True when the body matches the OpenAPI schema but breaks a rule the service enforces
+    // beyond it (strict schemas, item ids).
+    let mut rule_violation = false;
     let (body, validation_errors) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
             Ok(value) => {
-                let errors = spec::validate(api.request_schema(), &value)
+                let mut errors = spec::validate(api.request_schema(), &value)
                     .err()
                     .unwrap_or_default();
+                let rule_errors = strict::check_request(api.rules(), &value);
+                rule_violation = errors.is_empty() && !rule_errors.is_empty();
+                errors.extend(rule_errors);
                 (value, errors)
             }
             Err(e) => (Value::Null, vec![format!("the body is not JSON: {e}")]),
@@ -515,10 +533,23 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             }
         }
     } else {
-        let mut message = format!(
-            "request #{number} POST {path}: the body does not match the OpenAPI schema {}:",
-            api.schema_name()
-        );
+        let (mut message, code) = if rule_violation {
+            (
+                format!(
+                    "request #{number} POST {path}: the body breaks a rule the real service \
+                     enforces:"
+                ),
+                "mock_rule_violated",
+            )
+        } else {
+            (
+                format!(
+                    "request #{number} POST {path}: the body does not match the OpenAPI schema {}:",
+                    api.schema_name()
+                ),
+                "mock_schema_validation_failed",
+            )
+        };
         for error in &validation_errors {
             let _ = write!(message, "\n- {error}");
         }
@@ -528,7 +559,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             Some(&request_id),
             &message,
             "invalid_request_error",
-            Some("mock_schema_validation_failed"),
+            Some(code),
         ))
     };
 

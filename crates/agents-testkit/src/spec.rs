@@ -299,7 +299,9 @@ struct ItemSplit {
 
 static ITEM_SPLITS: [OnceLock<Option<ItemSplit>>; 2] = [OnceLock::new(), OnceLock::new()];
 
-/// Hashes (128-bit) of request array items known to be valid, shared by the whole process.
+/// Hashes (128-bit) of request array items known to be valid, each keyed by the schema it was
+/// found valid against (an item valid as a Chat message is not a valid Responses input item),
+/// shared by the whole process.
 static VALID_ITEMS: OnceLock<Mutex<ItemCache>> = OnceLock::new();
 /// The cache is emptied when it holds this many hashes.
 const MAX_CACHED_ITEMS: usize = 1 << 20;
@@ -310,9 +312,11 @@ struct ItemCache {
 }
 
 impl ItemCache {
-    /// A 128-bit hash of `item`: two independently keyed SipHash states fed in one walk.
-    fn key(&self, item: &Value) -> (u64, u64) {
+    /// A 128-bit hash of `item` as an item of `schema`'s array: two independently keyed SipHash
+    /// states fed in one walk, the schema first.
+    fn key(&self, schema: Schema, item: &Value) -> (u64, u64) {
         let mut pair = HasherPair(self.hashers.0.build_hasher(), self.hashers.1.build_hasher());
+        pair.write_usize(schema.index());
         feed(item, &mut pair);
         (pair.0.finish(), pair.1.finish())
     }
@@ -524,7 +528,10 @@ fn is_valid_fast(schema: Schema, validator: &Validator, instance: &Value) -> boo
 
     let (keys, unknown): (Vec<(u64, u64)>, Vec<usize>) = {
         let cache = item_cache();
-        let keys: Vec<(u64, u64)> = items[1..].iter().map(|item| cache.key(item)).collect();
+        let keys: Vec<(u64, u64)> = items[1..]
+            .iter()
+            .map(|item| cache.key(schema, item))
+            .collect();
         let unknown = keys
             .iter()
             .enumerate()
@@ -735,6 +742,49 @@ mod tests {
                 "{body}"
             );
         }
+    }
+
+    #[test]
+    fn an_item_valid_for_one_api_is_checked_again_for_the_other() {
+        let (Some(responses), Some(chat)) = (
+            validator(Schema::CreateResponse),
+            validator(Schema::CreateChatCompletionRequest),
+        ) else {
+            eprintln!("skipped: OpenAPI spec not found");
+            return;
+        };
+        let user = json!({"role": "user", "content": "hi"});
+        // A Chat tool message is no Responses input item.
+        let tool_message = json!({"role": "tool", "tool_call_id": "call_1", "content": "42"});
+        let chat_body = json!({"model": "m", "messages": [user, tool_message]});
+        assert!(is_valid_fast(
+            Schema::CreateChatCompletionRequest,
+            chat,
+            &chat_body
+        ));
+        let responses_body = json!({"model": "m", "input": [user, tool_message]});
+        assert!(!responses.is_valid(&responses_body));
+        assert!(!is_valid_fast(
+            Schema::CreateResponse,
+            responses,
+            &responses_body
+        ));
+        assert!(validate(Schema::CreateResponse, &responses_body).is_err());
+        // And a Responses function call is no Chat message.
+        let call = json!({"type": "function_call", "call_id": "c", "name": "f", "arguments": "{}"});
+        let responses_body = json!({"model": "m", "input": [user, call]});
+        assert!(is_valid_fast(
+            Schema::CreateResponse,
+            responses,
+            &responses_body
+        ));
+        let chat_body = json!({"model": "m", "messages": [user, call]});
+        assert!(!chat.is_valid(&chat_body));
+        assert!(!is_valid_fast(
+            Schema::CreateChatCompletionRequest,
+            chat,
+            &chat_body
+        ));
     }
 
     #[test]
