@@ -112,9 +112,7 @@ async fn check_everything(session: &McpSession) {
     assert_eq!(parts.len(), 3);
     assert_eq!(
         parts[0],
-        ContentPart::InputText {
-            text: "Here's the image you requested:".into()
-        }
+        ContentPart::input_text("Here's the image you requested:")
     );
     match &parts[1] {
         ContentPart::InputImage {

@@ -8,6 +8,7 @@ use agents_core::usage::RequestUsage;
 use agents_core::{
     BoxFuture, BoxStream, Content, ContentPart, FunctionCall, Item, Message, Model, ModelError,
     ModelRequest, ModelResponse, ModelStreamEvent, OutputSchema, Role, ToolChoice, ToolSpec,
+    PLACEHOLDER_ID,
 };
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
@@ -308,7 +309,7 @@ fn content_text(content: &Content) -> Cow<'_, str> {
     match content {
         Content::Text(t) => Cow::Borrowed(t),
         Content::Parts(parts) => match parts.as_slice() {
-            [ContentPart::InputText { text }] | [ContentPart::OutputText { text, .. }] => {
+            [ContentPart::InputText { text, .. }] | [ContentPart::OutputText { text, .. }] => {
                 Cow::Borrowed(text)
             }
             _ => Cow::Owned(content.text()),
@@ -435,7 +436,7 @@ struct UserPart<'a>(&'a ContentPart);
 impl Serialize for UserPart<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            ContentPart::InputText { text } | ContentPart::OutputText { text, .. } => {
+            ContentPart::InputText { text, .. } | ContentPart::OutputText { text, .. } => {
                 let mut m = s.serialize_map(Some(2))?;
                 m.serialize_entry("type", "text")?;
                 m.serialize_entry("text", text)?;
@@ -650,19 +651,35 @@ impl ChatUsage {
 }
 
 /// The assistant message item of a reply, if it has text or a refusal.
+///
+/// Stored as openai-agents-python stores it: a complete Responses output
+/// message (`id`, `status`, `output_text` with `annotations` and `logprobs`),
+/// with the [`PLACEHOLDER_ID`] because Chat Completions gives no item id.
+/// So the item is a valid Responses input item, and either SDK can continue
+/// a session holding it, on either API.
 fn message_item(text: Option<String>, refusal: Option<String>) -> Option<Item> {
     let mut parts = Vec::new();
     if let Some(text) = text.filter(|t| !t.is_empty()) {
-        parts.push(ContentPart::OutputText {
-            text,
-            annotations: Vec::new(),
-            logprobs: Vec::new(),
-        });
+        parts.push(ContentPart::output_text(text));
     }
     if let Some(refusal) = refusal.filter(|r| !r.is_empty()) {
-        parts.push(ContentPart::Refusal { refusal });
+        parts.push(ContentPart::refusal(refusal));
     }
-    (!parts.is_empty()).then(|| Item::Message(Message::new(Role::Assistant, Content::Parts(parts))))
+    (!parts.is_empty()).then(|| {
+        let mut message = Message::new(Role::Assistant, Content::Parts(parts));
+        message.id = Some(PLACEHOLDER_ID.to_owned());
+        message.status = Some("completed".to_owned());
+        Item::Message(message)
+    })
+}
+
+/// A function call item of a reply, as openai-agents-python stores it: the
+/// [`PLACEHOLDER_ID`] as item id (Chat Completions gives only the call id)
+/// and no status.
+fn function_call_item(call_id: String, name: String, arguments: String) -> Item {
+    let mut call = FunctionCall::new(call_id, name, arguments);
+    call.id = Some(PLACEHOLDER_ID.to_owned());
+    Item::FunctionCall(call)
 }
 
 fn parse_completion(bytes: &[u8], request_id: Option<String>) -> Result<ModelResponse, ModelError> {
@@ -678,7 +695,7 @@ fn parse_completion(bytes: &[u8], request_id: Option<String>) -> Result<ModelRes
         .collect();
     for call in message.tool_calls.unwrap_or_default() {
         match call.function {
-            Some(f) => output.push(Item::function_call(call.id, f.name, f.arguments)),
+            Some(f) => output.push(function_call_item(call.id, f.name, f.arguments)),
             None => tracing::debug!(call_id = %call.id, "a non-function tool call is left out"),
         }
     }
@@ -826,7 +843,7 @@ impl ChatDecoder {
             });
             items.push((
                 call.output_index,
-                Item::function_call(call_id, call.name, call.arguments),
+                function_call_item(call_id, call.name, call.arguments),
             ));
         }
         items.sort_by_key(|(i, _)| *i);
@@ -967,6 +984,10 @@ mod tests {
         (out.into_iter().collect(), result)
     }
 
+    fn stored_call(call_id: &str, name: &str, arguments: &str) -> Item {
+        function_call_item(call_id.into(), name.into(), arguments.into())
+    }
+
     fn chunk(delta: Value) -> String {
         json!({"id": "c", "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": null}]}).to_string()
     }
@@ -1020,8 +1041,8 @@ mod tests {
         assert_eq!(
             response.output,
             [
-                Item::function_call("call_a", "get_weather", "{\"city\":\"Oslo\"}"),
-                Item::function_call("call_b", "lookup", "{\"q\":\"x\"}"),
+                stored_call("call_a", "get_weather", "{\"city\":\"Oslo\"}"),
+                stored_call("call_b", "lookup", "{\"q\":\"x\"}"),
             ]
         );
         assert_eq!(response.usage.total_tokens, 7);
@@ -1055,24 +1076,18 @@ mod tests {
         let Some(ModelStreamEvent::Completed(response)) = events.last() else {
             panic!("no Completed")
         };
+        // Stored as openai-agents-python stores a chat reply.
         assert_eq!(
-            response.output,
-            [
-                Item::Message(Message::new(
-                    Role::Assistant,
-                    Content::Parts(vec![
-                        ContentPart::OutputText {
-                            text: "Hi".into(),
-                            annotations: vec![],
-                            logprobs: vec![]
-                        },
-                        ContentPart::Refusal {
-                            refusal: "no".into()
-                        },
-                    ])
-                )),
-                Item::function_call("call_0", "f", "{}"),
-            ]
+            serde_json::to_value(&response.output).expect("json"),
+            json!([
+                {"type": "message", "id": "__fake_id__", "role": "assistant", "status": "completed",
+                 "content": [
+                    {"type": "output_text", "text": "Hi", "annotations": [], "logprobs": []},
+                    {"type": "refusal", "refusal": "no"}
+                 ]},
+                {"type": "function_call", "id": "__fake_id__", "call_id": "call_0", "name": "f",
+                 "arguments": "{}"}
+            ])
         );
     }
 
@@ -1118,11 +1133,13 @@ mod tests {
         });
         let r = parse_completion(body.to_string().as_bytes(), None).expect("parses");
         assert_eq!(
-            r.output,
-            [
-                Item::assistant("Sure."),
-                Item::function_call("call_1", "f", "{\"a\":1}")
-            ]
+            serde_json::to_value(&r.output).expect("json"),
+            json!([
+                {"type": "message", "id": "__fake_id__", "role": "assistant", "status": "completed",
+                 "content": [{"type": "output_text", "text": "Sure.", "annotations": [], "logprobs": []}]},
+                {"type": "function_call", "id": "__fake_id__", "call_id": "call_1", "name": "f",
+                 "arguments": "{\"a\":1}"}
+            ])
         );
         assert_eq!(
             (
@@ -1187,34 +1204,22 @@ mod tests {
     fn refusals_multi_part_outputs_and_unsupported_items() {
         let refusal = Item::Message(Message::new(
             Role::Assistant,
-            Content::Parts(vec![ContentPart::Refusal {
-                refusal: "no".into(),
-            }]),
+            Content::Parts(vec![ContentPart::refusal("no")]),
         ));
-        let output = Item::FunctionCallOutput(agents_core::FunctionCallOutput {
-            id: None,
-            call_id: "c1".into(),
-            output: Content::Parts(vec![
-                ContentPart::InputText { text: "a".into() },
-                ContentPart::InputImage {
-                    image_url: Some("data:x".into()),
-                    file_id: None,
-                    detail: None,
-                },
-                ContentPart::InputText { text: "b".into() },
-            ]),
-            status: None,
-        });
+        let output = Item::FunctionCallOutput(agents_core::FunctionCallOutput::new(
+            "c1",
+            vec![
+                ContentPart::input_text("a"),
+                ContentPart::input_image(Some("data:x".into()), None, None),
+                ContentPart::input_text("b"),
+            ],
+        ));
         let other: Item =
             serde_json::from_value(json!({"type": "web_search_call", "id": "ws"})).expect("item");
         let file = Item::Message(Message::new(
             Role::User,
             Content::Parts(vec![
-                ContentPart::InputImage {
-                    image_url: None,
-                    file_id: Some("file_1".into()),
-                    detail: None,
-                },
+                ContentPart::input_image(None, Some("file_1".into()), None),
                 ContentPart::Other(
                     json!({"type": "input_file", "file_id": "file_2", "filename": "a.pdf"}),
                 ),

@@ -3,9 +3,10 @@
 use std::borrow::Cow;
 use std::collections::{BTreeMap, VecDeque};
 
+use agents_core::items::is_placeholder_id;
 use agents_core::usage::RequestUsage;
 use agents_core::{
-    BoxFuture, BoxStream, Content, ContentPart, Item, Message, Model, ModelError, ModelRequest,
+    BoxFuture, BoxStream, Content, ContentPart, Extra, Item, Model, ModelError, ModelRequest,
     ModelResponse, ModelStreamEvent, OutputSchema, Prompt, ReasoningSettings, Role, ToolChoice,
     ToolSpec,
 };
@@ -266,37 +267,135 @@ impl Serialize for JsonSchemaFormat<'_> {
     }
 }
 
-/// The input items, serialized straight from the history.
+/// The input items, serialized straight from the borrowed history (no copy
+/// of the history is made, whatever needs cleaning).
 struct InputItems<'a>(&'a [Item]);
 
 impl Serialize for InputItems<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(InputItem))
+        s.collect_seq(self.0.iter().filter(|i| !skipped(i)).map(InputItem))
     }
 }
 
-/// One input item. Every item is sent as stored, except an assistant message
-/// with content parts that lacks the `id`/`status` of a server output message
-/// (built locally, or converted from a Chat Completions reply): the API only
-/// accepts output parts inside a complete output message, so it is sent as an
-/// easy input message with its text.
+/// Whether an item is left out of the request: a reasoning item that the
+/// Responses API did not produce (a [`PLACEHOLDER_ID`], or another
+/// provider's `provider_data`), which the API cannot replay.
+fn skipped(item: &Item) -> bool {
+    matches!(item, Item::Reasoning(r)
+        if is_placeholder_id(&r.id) || r.extra.contains_key(PROVIDER_DATA))
+}
+
+/// openai-agents-python's record of another provider's fields on an item;
+/// never sent to the Responses API.
+const PROVIDER_DATA: &str = "provider_data";
+
+/// One input item. Every item is sent as stored, except that:
+///
+/// - a [`PLACEHOLDER_ID`] (stored, as openai-agents-python does, for items
+///   whose API gave no id, like Chat Completions replies) and
+///   `provider_data` are left out: the API rejects ids it did not issue;
+/// - an assistant message with content parts that lacks a real `id` or a
+///   `status` (built locally, or converted from a Chat Completions reply) is
+///   sent as an easy input message with its text (and `phase`): the API only
+///   accepts output parts inside a complete output message.
 struct InputItem<'a>(&'a Item);
+
+/// The id to send: a real one, never the placeholder.
+fn real_id(id: &Option<String>) -> Option<&str> {
+    id.as_deref().filter(|id| !is_placeholder_id(id))
+}
+
+/// Writes the extra fields that neither shadow a modelled key nor are
+/// `provider_data`.
+fn write_extra<M: SerializeMap>(m: &mut M, extra: &Extra, known: &[&str]) -> Result<(), M::Error> {
+    for (k, v) in extra.iter() {
+        if k != PROVIDER_DATA && !known.contains(&k.as_str()) {
+            m.serialize_entry(k, v)?;
+        }
+    }
+    Ok(())
+}
+
+fn write_opt<M: SerializeMap>(m: &mut M, key: &str, v: Option<&str>) -> Result<(), M::Error> {
+    match v {
+        Some(v) => m.serialize_entry(key, v),
+        None => Ok(()),
+    }
+}
 
 impl Serialize for InputItem<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.0 {
-            Item::Message(Message {
-                id,
-                role: Role::Assistant,
-                content: Content::Parts(parts),
-                status,
-                ..
-            }) if id.is_none() || status.is_none() => {
-                let mut map = s.serialize_map(Some(3))?;
-                map.serialize_entry("type", "message")?;
-                map.serialize_entry("role", "assistant")?;
-                map.serialize_entry("content", &assistant_text(parts))?;
-                map.end()
+            Item::Message(msg) => {
+                let id = real_id(&msg.id);
+                if let (Role::Assistant, Content::Parts(parts), None, _)
+                | (Role::Assistant, Content::Parts(parts), _, None) =
+                    (msg.role, &msg.content, id, &msg.status)
+                {
+                    let mut map = s.serialize_map(None)?;
+                    map.serialize_entry("type", "message")?;
+                    map.serialize_entry("role", "assistant")?;
+                    map.serialize_entry("content", &assistant_text(parts))?;
+                    if let Some(phase) = msg.extra.get("phase") {
+                        map.serialize_entry("phase", phase)?;
+                    }
+                    return map.end();
+                }
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("type", "message")?;
+                write_opt(&mut m, "id", id)?;
+                m.serialize_entry("role", &msg.role)?;
+                m.serialize_entry("content", &msg.content)?;
+                write_opt(&mut m, "status", msg.status.as_deref())?;
+                write_extra(
+                    &mut m,
+                    &msg.extra,
+                    &["type", "id", "role", "content", "status"],
+                )?;
+                m.end()
+            }
+            Item::FunctionCall(c) => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("type", "function_call")?;
+                write_opt(&mut m, "id", real_id(&c.id))?;
+                m.serialize_entry("call_id", &c.call_id)?;
+                m.serialize_entry("name", &c.name)?;
+                m.serialize_entry("arguments", &c.arguments)?;
+                write_opt(&mut m, "status", c.status.as_deref())?;
+                write_extra(
+                    &mut m,
+                    &c.extra,
+                    &["type", "id", "call_id", "name", "arguments", "status"],
+                )?;
+                m.end()
+            }
+            Item::FunctionCallOutput(o) => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("type", "function_call_output")?;
+                write_opt(&mut m, "id", real_id(&o.id))?;
+                m.serialize_entry("call_id", &o.call_id)?;
+                m.serialize_entry("output", &o.output)?;
+                write_opt(&mut m, "status", o.status.as_deref())?;
+                write_extra(
+                    &mut m,
+                    &o.extra,
+                    &["type", "id", "call_id", "output", "status"],
+                )?;
+                m.end()
+            }
+            // Reasoning items that reach here are the API's own.
+            Item::Reasoning(_) => self.0.serialize(s),
+            Item::Other(Value::Object(map))
+                if map.contains_key(PROVIDER_DATA)
+                    || map
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .is_some_and(is_placeholder_id) =>
+            {
+                s.collect_map(map.iter().filter(|(k, v)| {
+                    *k != PROVIDER_DATA
+                        && !(*k == "id" && v.as_str().is_some_and(is_placeholder_id))
+                }))
             }
             item => item.serialize(s),
         }
@@ -306,10 +405,10 @@ impl Serialize for InputItem<'_> {
 /// The text of an assistant message's parts (output text and refusals).
 fn assistant_text(parts: &[ContentPart]) -> Cow<'_, str> {
     let mut texts = parts.iter().filter_map(|p| match p {
-        ContentPart::OutputText { text, .. } | ContentPart::InputText { text } => {
+        ContentPart::OutputText { text, .. } | ContentPart::InputText { text, .. } => {
             Some(text.as_str())
         }
-        ContentPart::Refusal { refusal } => Some(refusal.as_str()),
+        ContentPart::Refusal { refusal, .. } => Some(refusal.as_str()),
         _ => None,
     });
     match (texts.next(), texts.next()) {
@@ -666,6 +765,7 @@ impl ResponsesDecoder {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use agents_core::Message;
     use serde_json::json;
 
     fn feed(events: &[Value]) -> (Vec<ModelStreamEvent>, Result<bool, ModelError>) {
@@ -841,14 +941,8 @@ mod tests {
             Item::Message(Message::new(
                 Role::Assistant,
                 Content::Parts(vec![
-                    ContentPart::OutputText {
-                        text: "b".into(),
-                        annotations: vec![],
-                        logprobs: vec![],
-                    },
-                    ContentPart::Refusal {
-                        refusal: "c".into(),
-                    },
+                    ContentPart::output_text("b"),
+                    ContentPart::refusal("c"),
                 ]),
             )),
             Item::Message(Message::new(Role::Assistant, Content::Text("d".into()))),

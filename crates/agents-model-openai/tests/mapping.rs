@@ -39,34 +39,25 @@ fn fixture() -> Fixture {
         Item::Message(Message::new(
             Role::User,
             Content::Parts(vec![
-                ContentPart::InputText {
-                    text: "And here:".into(),
-                },
-                ContentPart::InputImage {
-                    image_url: Some("data:image/png;base64,iVBORw0KGgo=".into()),
-                    file_id: None,
-                    detail: Some("low".into()),
-                },
+                ContentPart::input_text("And here:"),
+                ContentPart::input_image(
+                    Some("data:image/png;base64,iVBORw0KGgo=".into()),
+                    None,
+                    Some("low".into()),
+                ),
             ]),
         )),
         Item::Reasoning(Reasoning {
-            id: "rs_1".into(),
-            summary: vec![SummaryText {
-                text: "Use the tool.".into(),
-            }],
-            content: None,
             encrypted_content: Some("gAAAA-enc".into()),
-            status: None,
+            ..Reasoning::new("rs_1", vec![SummaryText::new("Use the tool.")])
         }),
         Item::Message(Message {
             id: Some("msg_1".into()),
-            role: Role::Assistant,
-            content: Content::Parts(vec![ContentPart::OutputText {
-                text: "Checking.".into(),
-                annotations: vec![],
-                logprobs: vec![],
-            }]),
             status: Some("completed".into()),
+            ..Message::new(
+                Role::Assistant,
+                Content::Parts(vec![ContentPart::output_text("Checking.")]),
+            )
         }),
         Item::function_call("call_1", "get_weather", r#"{"city":"Paris"}"#),
         Item::function_call("call_2", "get_weather", r#"{"city":"Lyon"}"#),
