@@ -48,6 +48,8 @@ const QUICKSTART_ENV: &str = "AGENTS_BENCH_QUICKSTART";
 /// rounds of at least 30 runs each.
 struct Config {
     quick: bool,
+    /// `BENCH_ONLY=M1,M7`: run only these benchmarks (and write no file).
+    only: Option<Vec<String>>,
     /// Rounds of every in-process timing benchmark (M2–M6).
     rounds: usize,
     /// Runs per round (M2, M3, M4, M6).
@@ -65,11 +67,41 @@ struct Config {
 }
 
 impl Config {
+    /// The full or the quick settings; `BENCH_M7_SIZES` (comma-separated)
+    /// and `BENCH_M7_ROUNDS` override the M7 settings of either, to probe
+    /// how many live runs a machine can hold.
     fn from_env() -> Self {
         let quick = std::env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+        let mut cfg = Self::preset(quick);
+        cfg.only = std::env::var("BENCH_ONLY").ok().map(|ids| {
+            ids.split(',')
+                .map(|id| id.trim().to_ascii_uppercase())
+                .collect()
+        });
+        if let Ok(sizes) = std::env::var("BENCH_M7_SIZES") {
+            cfg.m7_sizes = sizes
+                .split(',')
+                .map(|n| n.trim().parse().expect("BENCH_M7_SIZES: numbers"))
+                .collect();
+        }
+        if let Ok(rounds) = std::env::var("BENCH_M7_ROUNDS") {
+            cfg.m7_rounds = rounds.trim().parse().expect("BENCH_M7_ROUNDS: a number");
+        }
+        cfg
+    }
+
+    /// Whether benchmark `id` (`"M2"`) runs.
+    fn wants(&self, id: &str) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|ids| ids.iter().any(|i| i == id))
+    }
+
+    fn preset(quick: bool) -> Self {
         if quick {
             Config {
                 quick,
+                only: None,
                 rounds: 2,
                 runs: 3,
                 warmup: 2,
@@ -82,6 +114,7 @@ impl Config {
         } else {
             Config {
                 quick,
+                only: None,
                 rounds: 7,
                 runs: 41,
                 warmup: 20,
@@ -108,7 +141,7 @@ fn median_of(values: &[f64]) -> f64 {
     let n = v.len();
     match n {
         0 => f64::NAN,
-        _ if n % 2 == 1 => v[n / 2],
+        _ if !n.is_multiple_of(2) => v[n / 2],
         _ => (v[n / 2 - 1] + v[n / 2]) / 2.0,
     }
 }
@@ -116,6 +149,19 @@ fn median_of(values: &[f64]) -> f64 {
 fn median_us(samples: &[Duration]) -> f64 {
     let us: Vec<f64> = samples.iter().copied().map(micros).collect();
     median_of(&us)
+}
+
+/// `10000` as `10,000`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Median and min–max of the per-round figures.
@@ -1037,7 +1083,8 @@ fn m7_memory(cfg: &Config) -> Vec<Row> {
     let mut rows = Vec::new();
     for &n in &cfg.m7_sizes {
         let what = format!(
-            "memory per live run, {n} concurrent runs parked in their model call on the OpenAI Responses provider over HTTP (RSS delta / runs)"
+            "memory per live run, {} concurrent runs parked in their model call over HTTP (RSS delta / runs)",
+            thousands(n)
         );
         // Each run holds one connection; keep room for the rest.
         let needed = n as u64 + 256;
@@ -1255,30 +1302,44 @@ fn main() {
         );
     }
     let started = Instant::now();
+    let mut rows = Vec::new();
     // The process benchmarks first, while this process is idle.
-    let m1 = m1_startup(&cfg);
-    eprintln!("M1 done after {:.1} s", started.elapsed().as_secs_f64());
-    let m7 = m7_memory(&cfg);
-    eprintln!("M7 done after {:.1} s", started.elapsed().as_secs_f64());
+    if cfg.wants("M1") {
+        rows.push(m1_startup(&cfg));
+        eprintln!("M1 done after {:.1} s", started.elapsed().as_secs_f64());
+    }
+    let m7 = if cfg.wants("M7") {
+        let rows = m7_memory(&cfg);
+        eprintln!("M7 done after {:.1} s", started.elapsed().as_secs_f64());
+        rows
+    } else {
+        Vec::new()
+    };
     let rt = runtime();
-    let mut rows = vec![m1];
     rows.extend(rt.block_on(async {
         let b = Bench::new().await;
-        #[allow(unused_mut)]
-        let mut rows = vec![
-            m2_single_turn(&b, &cfg).await,
-            m3_tool_loop(&b, &cfg).await,
-            m5_streaming(&b, &cfg).await,
-        ];
+        let mut rows = Vec::new();
+        if cfg.wants("M2") {
+            rows.push(m2_single_turn(&b, &cfg).await);
+        }
+        if cfg.wants("M3") {
+            rows.push(m3_tool_loop(&b, &cfg).await);
+        }
+        if cfg.wants("M5") {
+            rows.push(m5_streaming(&b, &cfg).await);
+        }
         #[cfg(feature = "sqlite")]
-        rows.extend(sqlite_benches::run(&b, &cfg).await);
+        if cfg.wants("M4") || cfg.wants("M6") {
+            rows.extend(sqlite_benches::run(&b, &cfg).await);
+        }
         b.server.assert_ok();
         rows
     }));
     rows.extend(m7);
+    rows.retain(|r| cfg.wants(r.id));
     eprintln!("all done after {:.1} s", started.elapsed().as_secs_f64());
     println!("{}", table(&rows));
-    if cfg.quick {
+    if cfg.quick || cfg.only.is_some() {
         return;
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
