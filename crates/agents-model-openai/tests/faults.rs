@@ -423,3 +423,71 @@ async fn connection_refused_is_a_retryable_connection_error() {
     );
     assert!(!format!("{err:?}").contains(KEY));
 }
+
+/// Retry hints no sane server sends, as (header, value, reported hint).
+/// Huge and infinite hints are clamped to one day; NaN, negative and
+/// non-numeric hints are ignored.
+const HOSTILE_RETRY_AFTER: [(&str, &str, Option<Duration>); 9] = [
+    ("retry-after", "1e20", Some(ONE_DAY)),
+    ("retry-after-ms", "1e30", Some(ONE_DAY)),
+    ("retry-after", "inf", Some(ONE_DAY)),
+    ("retry-after-ms", "infinity", Some(ONE_DAY)),
+    ("retry-after", "99999999999999999999999999", Some(ONE_DAY)),
+    ("retry-after", "NaN", None),
+    ("retry-after-ms", "-NaN", None),
+    ("retry-after", "-5", None),
+    ("retry-after-ms", "-1e308", None),
+];
+const ONE_DAY: Duration = Duration::from_secs(86_400);
+
+#[tokio::test]
+async fn hostile_retry_after_headers_never_panic_with_retries_off() {
+    for (header, value, reported) in HOSTILE_RETRY_AFTER {
+        for api in APIS {
+            for stream in [false, true] {
+                let server = MockServer::start().await;
+                server.push(Reply::status(429).header(header, value));
+                let (events, result) = call(&server, api, &ModelSettings::new(), stream).await;
+                assert!(events.is_empty());
+                match result {
+                    Err(ModelError::Http {
+                        status: 429,
+                        retry_after,
+                        ..
+                    }) => assert_eq!(retry_after, reported, "{header}: {value}"),
+                    other => panic!("{header}: {value}, {api:?} stream={stream}: {other:?}"),
+                }
+                assert_eq!(server.received_count(), 1);
+                server.assert_ok();
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn hostile_retry_after_headers_fall_back_to_the_backoff_with_retries_on() {
+    for (header, value, _) in HOSTILE_RETRY_AFTER {
+        for api in APIS {
+            for stream in [false, true] {
+                let server = MockServer::start().await;
+                server.push(Reply::status(429).header(header, value));
+                server.push(Reply::text("ok after a hostile hint"));
+                let settings = ModelSettings::new().retry(fast_retry(2));
+                let started = Instant::now();
+                let (_, result) = call(&server, api, &settings, stream).await;
+                assert_eq!(
+                    result.expect("retried"),
+                    "ok after a hostile hint",
+                    "{header}: {value}, {api:?} stream={stream}"
+                );
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "{header}: {value}: waited the backoff (10 ms), not the hint: {:?}",
+                    started.elapsed()
+                );
+                assert_eq!(server.received_count(), 2);
+                server.assert_ok();
+            }
+        }
+    }
+}
