@@ -7,13 +7,14 @@ use agents_runner::{RunConfig, RunOptions};
 
 #[test]
 fn run_config_debug_hides_extra_header_values() {
-    let mut config = RunConfig::<()>::default();
-    config.model_settings = Some(ModelSettings::new().extra_headers(BTreeMap::from([
-        ("api-key".to_owned(), "gateway-secret-41d7".to_owned()),
-        ("x-goog-api-key".to_owned(), "AIza-secret-0e93".to_owned()),
-    ])));
-    let mut options = RunOptions::<()>::default();
-    options.run_config = config.clone();
+    let config = RunConfig::<()> {
+        model_settings: Some(ModelSettings::new().extra_headers(BTreeMap::from([
+            ("api-key".to_owned(), "gateway-secret-41d7".to_owned()),
+            ("x-goog-api-key".to_owned(), "AIza-secret-0e93".to_owned()),
+        ]))),
+        ..RunConfig::default()
+    };
+    let options = RunOptions::<()>::default().run_config(config.clone());
     for shown in [
         format!("{config:?}"),
         format!("{config:#?}"),
