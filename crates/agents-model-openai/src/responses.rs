@@ -935,6 +935,25 @@ mod tests {
     }
 
     #[test]
+    fn placeholder_ids_and_provider_data_are_left_out_of_unmodelled_items() {
+        let items: Vec<Item> = serde_json::from_value(json!([
+            {"type": "custom_call", "id": "__fake_id__", "provider_data": {"m": 1}, "x": 2},
+            {"type": "custom_call", "id": "cc_1", "x": 3},
+            {"type": "reasoning", "id": "rs_other", "summary": [], "provider_data": {"m": 1}},
+            {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "e"}
+        ]))
+        .expect("items");
+        assert_eq!(
+            serde_json::to_value(InputItems(&items)).expect("json"),
+            json!([
+                {"type": "custom_call", "x": 2},
+                {"type": "custom_call", "id": "cc_1", "x": 3},
+                {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "e"}
+            ])
+        );
+    }
+
+    #[test]
     fn assistant_messages_without_server_ids_become_easy_messages() {
         let items = [
             Item::assistant("a"),

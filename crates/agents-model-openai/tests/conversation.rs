@@ -514,3 +514,120 @@ async fn server_managed_state_is_sent_to_responses_and_refused_by_chat() {
     assert_eq!(server.received_count(), 1, "nothing was sent");
     server.assert_ok();
 }
+
+/// A history as openai-agents-python stores a Chat Completions conversation
+/// (placeholder ids, `provider_data`), with a Responses turn in between.
+fn python_chat_history() -> Vec<Item> {
+    let stored = json!([
+        {"content": "Weather in Paris?", "role": "user"},
+        {"id": "__fake_id__", "summary": [{"text": "Look it up.", "type": "summary_text"}],
+         "type": "reasoning"},
+        {"id": "__fake_id__", "content": [{"annotations": [], "text": "Checking.",
+         "type": "output_text", "logprobs": []}], "role": "assistant", "status": "completed",
+         "type": "message", "provider_data": {"model": "other"}},
+        {"id": "__fake_id__", "call_id": "call_1", "name": "get_weather",
+         "arguments": "{\"city\":\"Paris\"}", "type": "function_call"},
+        {"id": "__fake_id__", "call_id": "call_1", "output": "sunny",
+         "type": "function_call_output"},
+        {"id": "msg_real", "content": [{"annotations": [], "text": "Sunny.",
+         "type": "output_text", "logprobs": []}], "role": "assistant", "status": "completed",
+         "type": "message", "phase": "final_answer"}
+    ]);
+    serde_json::from_value(stored).expect("python items parse")
+}
+
+#[tokio::test]
+async fn placeholder_ids_never_reach_the_responses_api() {
+    let server = MockServer::start().await;
+    server.push(Reply::text("Still sunny."));
+    let model = model(&server, OpenAIApi::Responses);
+    let mut input = python_chat_history();
+    input.push(Item::user("And tomorrow?"));
+    let before = input.clone();
+    let settings = ModelSettings::new();
+    let response = model
+        .get_response(ModelRequest::new(&input, &settings))
+        .await
+        .expect("the mock accepts the request");
+    assert_eq!(message_text(&response.output), "Still sunny.");
+    // The history itself is untouched: cleaning happens while writing the body.
+    assert_eq!(input, before);
+    let captured = server.requests();
+    assert_eq!(
+        captured[0].body["input"],
+        json!([
+            {"type": "message", "role": "user", "content": "Weather in Paris?"},
+            // The chat reply's reasoning (placeholder id) is left out.
+            {"type": "message", "role": "assistant", "content": "Checking."},
+            {"type": "function_call", "call_id": "call_1", "name": "get_weather",
+             "arguments": "{\"city\":\"Paris\"}"},
+            {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
+            {"type": "message", "id": "msg_real", "role": "assistant", "status": "completed",
+             "content": [{"type": "output_text", "text": "Sunny.", "annotations": [], "logprobs": []}],
+             "phase": "final_answer"},
+            {"type": "message", "role": "user", "content": "And tomorrow?"}
+        ])
+    );
+    assert!(
+        !captured[0].body.to_string().contains("__fake_id__"),
+        "{}",
+        captured[0].body
+    );
+    server.assert_ok();
+}
+
+#[tokio::test]
+async fn chat_replies_are_stored_as_python_stores_them_and_continue_on_both_apis() {
+    for stream in [false, true] {
+        // Turn 1 on Chat Completions: a message and a tool call.
+        let chat = MockServer::start().await;
+        chat.push(Reply::text("Let me check.").with_function_call(
+            "call_7",
+            "get_weather",
+            r#"{"city":"Oslo"}"#,
+        ));
+        let model_chat = model(&chat, OpenAIApi::ChatCompletions);
+        let settings = ModelSettings::new();
+        let tools = [weather_tool()];
+        let mut history = vec![Item::user("Weather in Oslo?")];
+        let request = ModelRequest::new(&history, &settings).tools(&tools);
+        let output = if stream {
+            drain_ok(model_chat.stream_response(request)).await.1.output
+        } else {
+            model_chat
+                .get_response(request)
+                .await
+                .expect("reply")
+                .output
+        };
+        assert_eq!(
+            serde_json::to_value(&output).expect("json"),
+            json!([
+                {"type": "message", "id": "__fake_id__", "role": "assistant", "status": "completed",
+                 "content": [{"type": "output_text", "text": "Let me check.", "annotations": [],
+                  "logprobs": []}]},
+                {"type": "function_call", "id": "__fake_id__", "call_id": "call_7",
+                 "name": "get_weather", "arguments": "{\"city\":\"Oslo\"}"}
+            ]),
+            "stream={stream}"
+        );
+        chat.assert_ok();
+        history.extend(output);
+        history.push(Item::function_call_output("call_7", "cold"));
+
+        // Turn 2 continues the same history on each API; the mock checks the
+        // bodies against the spec and the placeholder-id rule.
+        for api in APIS {
+            let server = MockServer::start().await;
+            server.push(Reply::text("It is cold."));
+            let response = model(&server, api)
+                .get_response(ModelRequest::new(&history, &settings).tools(&tools))
+                .await
+                .expect("the continued history is accepted");
+            assert_eq!(message_text(&response.output), "It is cold.");
+            let body = &server.requests()[0].body;
+            assert!(!body.to_string().contains("__fake_id__"), "{api:?}: {body}");
+            server.assert_ok();
+        }
+    }
+}
