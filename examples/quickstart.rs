@@ -16,10 +16,10 @@ use agents::prelude::*;
 use agents::{ModelStreamEvent, RunItemKind};
 use agents_testkit::Reply;
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct City {
-    /// The city to look up.
-    city: String,
+/// Current weather of a city.
+#[tool]
+async fn get_weather(#[arg("The city to look up")] city: String) -> String {
+    format!("Sunny, 22 °C in {city}.")
 }
 
 #[tokio::main]
@@ -36,17 +36,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await;
 
-    let weather = FunctionTool::new(
-        "get_weather",
-        "Current weather of a city.",
-        |_ctx: ToolContext, args: City| async move {
-            Ok::<_, String>(format!("Sunny, 22 °C in {}.", args.city))
-        },
-    );
     let agent: Agent = Agent::builder("Weather assistant")
         .instructions("Answer weather questions. Always call get_weather first.")
         .model(backend.model.as_str())
-        .tool(weather)
+        .tool(get_weather())
         .build();
 
     let options = RunOptions::default().run_config(RunConfig {

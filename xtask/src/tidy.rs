@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agents-session-sqlite", &["agents-core"]),
     ("agents-mcp", &["agents-core"]),
     ("agents-testkit", &[]),
+    ("agents-macros", &[]),
     (
         "agents",
         &[
@@ -21,6 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agents-model-openai",
             "agents-session-sqlite",
             "agents-mcp",
+            "agents-macros",
         ],
     ),
 ];

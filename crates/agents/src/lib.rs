@@ -81,6 +81,35 @@ pub use agents_runner::{
     RUN_STATE_SCHEMA_VERSION,
 };
 
+/// Turns a function into a [`FunctionTool`] constructor: the doc comment is
+/// the description, each parameter a property of the arguments' schema
+/// (described with `#[arg("...")]`), an optional first `ToolContext<C>`
+/// parameter gets the call's context, and the return value is anything
+/// [`IntoToolOutput`] or a `Result` of it.
+///
+/// ```
+/// use agents::prelude::*;
+///
+/// /// Current weather of a city.
+/// #[tool]
+/// async fn get_weather(#[arg("The city, e.g. Paris")] city: String) -> String {
+///     format!("Sunny, 22 °C in {city}.")
+/// }
+///
+/// let agent: Agent = Agent::builder("Weather assistant").tool(get_weather()).build();
+/// assert_eq!(agent.tools()[0].name(), "get_weather");
+/// ```
+///
+/// Options: `#[tool(name = "...", description = "...", args(p = "..."),
+/// strict = false, timeout = "30s", needs_approval)]`; see the
+/// `agents-macros` crate docs.
+#[cfg(feature = "macros")]
+#[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
+pub use agents_macros::tool;
+
+#[doc(hidden)]
+pub use agents_core::__private;
+
 /// Test helpers: [`ScriptedModel`](testing::ScriptedModel) and item builders.
 #[cfg(feature = "testing")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testing")))]
@@ -229,6 +258,8 @@ impl<C: Send + Sync + 'static> AgentExt<C> for Agent<C> {
 
 /// The common imports: `use agents::prelude::*;`.
 pub mod prelude {
+    #[cfg(feature = "macros")]
+    pub use crate::tool;
     pub use crate::{
         Agent, AgentExt, AgentToolExt, FinalOutput, FunctionTool, Handoff, InputGuardrail, Item,
         ModelSettings, OutputGuardrail, RunConfig, RunContext, RunOptions, RunStreamEvent, Runner,

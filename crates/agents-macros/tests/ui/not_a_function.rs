@@ -1,0 +1,7 @@
+use agents_macros::tool;
+
+/// Not a function.
+#[tool]
+struct Weather;
+
+fn main() {}
