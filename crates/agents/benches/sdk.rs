@@ -41,6 +41,8 @@ const ADDR_ENV: &str = "AGENTS_BENCH_ADDR";
 const BASE_URL_ENV: &str = "AGENTS_BENCH_BASE_URL";
 /// The number of runs the `m7` child parks.
 const RUNS_ENV: &str = "AGENTS_BENCH_RUNS";
+/// `pending`: the `m7` child parks its runs on a model that never answers.
+const MODEL_ENV: &str = "AGENTS_BENCH_MODEL";
 /// The quickstart binary that M1 spawns (set by `cargo xtask bench`).
 const QUICKSTART_ENV: &str = "AGENTS_BENCH_QUICKSTART";
 
@@ -985,6 +987,56 @@ fn rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// A model that never answers and counts its calls: the loop-only
+/// comparison of M7.
+#[derive(Debug, Default)]
+struct NeverAnswers {
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+impl NeverAnswers {
+    fn called(&self) {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl agents::Model for NeverAnswers {
+    fn get_response<'a>(
+        &'a self,
+        _request: agents::ModelRequest<'a>,
+    ) -> agents::BoxFuture<'a, Result<agents::ModelResponse, agents::ModelError>> {
+        self.called();
+        Box::pin(std::future::pending())
+    }
+
+    fn stream_response<'a>(
+        &'a self,
+        _request: agents::ModelRequest<'a>,
+    ) -> agents::BoxStream<'a, Result<ModelStreamEvent, agents::ModelError>> {
+        self.called();
+        Box::pin(futures::stream::pending())
+    }
+}
+
+/// Waits until `model` has been called `n` times (at most 60 s).
+async fn wait_for_calls(model: &NeverAnswers, n: usize) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while model.calls() < n {
+        if Instant::now() > deadline {
+            return Err(format!(
+                "only {} of {n} runs reached their model call in 60 s",
+                model.calls()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    Ok(())
+}
+
 /// The soft limit on open files of this process (children inherit it).
 fn open_files_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
@@ -1036,7 +1088,19 @@ fn read_line(from: &mut BufReader<ChildStdout>, who: &str) -> Result<String, Str
 
 /// One M7 round in fresh processes: (RSS before the N runs, RSS with N
 /// runs parked), in bytes, of the process running them.
-fn m7_round(n: usize) -> Result<(u64, u64), String> {
+fn m7_round(n: usize, http: bool) -> Result<(u64, u64), String> {
+    if !http {
+        // The m7 process itself waits until every run has called its model.
+        let (_runs, mut runs_in, mut runs_out) = spawn_role(
+            "m7",
+            &[(RUNS_ENV, n.to_string()), (MODEL_ENV, "pending".into())],
+        )?;
+        let spawned = read_line(&mut runs_out, "m7")?;
+        if spawned != "spawned" {
+            return Err(spawned);
+        }
+        return measure_m7(&mut runs_in, &mut runs_out);
+    }
     let (_mock, mut mock_in, mut mock_out) = spawn_role("mock", &[])?;
     let base_url = read_line(&mut mock_out, "mock")?;
     let (_runs, mut runs_in, mut runs_out) =
@@ -1068,9 +1132,17 @@ fn m7_round(n: usize) -> Result<(u64, u64), String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    measure_m7(&mut runs_in, &mut runs_out)
+}
+
+/// Asks the m7 process for its RSS before and with the parked runs.
+fn measure_m7(
+    runs_in: &mut ChildStdin,
+    runs_out: &mut BufReader<ChildStdout>,
+) -> Result<(u64, u64), String> {
     writeln!(runs_in, "measure").map_err(|e| e.to_string())?;
     runs_in.flush().map_err(|e| e.to_string())?;
-    let line = read_line(&mut runs_out, "m7")?;
+    let line = read_line(runs_out, "m7")?;
     let mut parts = line.split_whitespace().skip(1).map(str::parse::<u64>);
     match (parts.next(), parts.next()) {
         (Some(Ok(before)), Some(Ok(after))) => Ok((before, after)),
@@ -1081,11 +1153,23 @@ fn m7_round(n: usize) -> Result<(u64, u64), String> {
 fn m7_memory(cfg: &Config) -> Vec<Row> {
     const TARGET: &str = "reported";
     let mut rows = Vec::new();
-    for &n in &cfg.m7_sizes {
-        let what = format!(
-            "memory per live run, {} concurrent runs parked in their model call over HTTP (RSS delta / runs)",
-            thousands(n)
-        );
+    let cases = cfg
+        .m7_sizes
+        .iter()
+        .map(|&n| (n, true))
+        .chain(cfg.m7_sizes.iter().map(|&n| (n, false)));
+    for (n, http) in cases {
+        let what = if http {
+            format!(
+                "memory per live run, {} concurrent runs parked in their model call over HTTP (RSS delta / runs)",
+                thousands(n)
+            )
+        } else {
+            format!(
+                "for comparison: the same with a model that never answers (no HTTP), {} runs",
+                thousands(n)
+            )
+        };
         // Each run holds one connection; keep room for the rest.
         let needed = n as u64 + 256;
         if let Some(limit) = open_files_limit().filter(|l| *l < needed) {
@@ -1100,7 +1184,7 @@ fn m7_memory(cfg: &Config) -> Vec<Row> {
         let (mut per_run, mut before, mut after) = (Vec::new(), Vec::new(), Vec::new());
         let mut failure = None;
         for _ in 0..cfg.m7_rounds {
-            match m7_round(n) {
+            match m7_round(n, http) {
                 Ok((b, a)) => {
                     per_run.push(a.saturating_sub(b) as f64 / n as f64 / 1024.0);
                     before.push(b as f64 / 1048576.0);
@@ -1177,31 +1261,48 @@ fn child(role: &str) {
         }
         // M7: parks N runs in their model call, then reports RSS.
         "m7" => {
-            let base_url = std::env::var(BASE_URL_ENV).expect("base url");
             let n: usize = std::env::var(RUNS_ENV)
                 .expect("runs")
                 .parse()
                 .expect("runs");
+            let pending = std::env::var(MODEL_ENV).is_ok_and(|m| m == "pending");
             let rt = runtime();
             rt.block_on(async {
-                let provider = Arc::new(provider_for(&base_url));
-                let options = || {
-                    RunOptions::default().run_config(RunConfig {
+                let never = Arc::new(NeverAnswers::default());
+                let agent = Agent::builder("bench")
+                    .instructions("You are a helpful assistant.")
+                    .tool(noop_tool());
+                let (agent, provider) = if pending {
+                    let model: Arc<dyn agents::Model> = never.clone();
+                    (agent.model(model).build(), None)
+                } else {
+                    let base_url = std::env::var(BASE_URL_ENV).expect("base url");
+                    let provider = Arc::new(provider_for(&base_url));
+                    (agent.model("gpt-4.1-mini").build(), Some(provider))
+                };
+                let options = || match &provider {
+                    Some(provider) => RunOptions::default().run_config(RunConfig {
                         model_provider: Some(provider.clone()),
                         ..Default::default()
-                    })
+                    }),
+                    None => RunOptions::default(),
                 };
-                let agent: Agent = Agent::builder("bench")
-                    .instructions("You are a helpful assistant.")
-                    .model("gpt-4.1-mini")
-                    .tool(noop_tool())
-                    .build();
-                // One complete run first, so that lazily built state
-                // (HTTP client, schemas) is in the "before" figure.
-                let r = Runner::run(&agent, "warm up", options())
-                    .await
-                    .expect("warm-up run");
-                assert_eq!(r.final_output_text(), "ok");
+                // One run first, so that lazily built state (HTTP client,
+                // schemas) is in the "before" figure.
+                if pending {
+                    let warm = tokio::spawn({
+                        let (agent, options) = (agent.clone(), options());
+                        async move { Runner::run(&agent, "warm up", options).await.map(|_| ()) }
+                    });
+                    wait_for_calls(&never, 1).await.expect("warm-up run");
+                    warm.abort();
+                    let _ = warm.await;
+                } else {
+                    let r = Runner::run(&agent, "warm up", options())
+                        .await
+                        .expect("warm-up run");
+                    assert_eq!(r.final_output_text(), "ok");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
                 let before = rss_bytes().expect("VmRSS");
                 let handles: Vec<_> = (0..n)
@@ -1213,6 +1314,12 @@ fn child(role: &str) {
                         })
                     })
                     .collect();
+                if pending {
+                    if let Err(e) = wait_for_calls(&never, n + 1).await {
+                        println!("{e}");
+                        std::process::exit(0);
+                    }
+                }
                 println!("spawned");
                 let _ = std::io::stdout().flush();
                 let _ = tokio::task::spawn_blocking(|| {
