@@ -1349,7 +1349,7 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          Absolute numbers on shared machines are noisy; compare within one run.\n\n\
          ## Method\n\n\
          - **Rounds.** Each figure is measured in {rounds} rounds in one process, after \
-         {warmup} unmeasured warm-up runs. A round is {runs} runs (M5: {stream_runs} streamed runs); \
+         unmeasured warm-up runs ({warmup}; M5: 3; M1: one start of each process). A round is {runs} runs (M5: {stream_runs} streamed runs); \
          its figure is the median of its runs. A cell reads `median (min–max)`: the median of \
          the round figures, and the smallest and largest round figure.\n\
          - **Baselines and overhead.** SDK runs alternate with a baseline doing the same I/O \
@@ -1367,7 +1367,8 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          The baseline spawns the benchmark binary itself in a mode that only connects and sends \
          one byte, so the overhead is what the SDK and the example add to a process start. \
          {m1_rounds} rounds of {m1_runs} starts each.\n\
-         - **M2** is one non-streaming turn; **M3** two model calls around one trivial tool.\n\
+         - **M2** is one non-streaming turn; **M3** two model calls around one trivial tool. \
+         The targets are on the overhead.\n\
          - **M4** runs one turn with a SQLite session (`synchronous=NORMAL`) holding N history \
          items of about 300 B; the items the run adds are removed after it, so every run loads N \
          items, sends them, and saves its new items. *Warm*: one session serves every run (its \
@@ -1383,8 +1384,18 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          the resident memory of the process running the runs is read once the mock has received \
          all N requests. The figure is the growth of that process's RSS divided by N; it includes \
          each run's HTTP connection. Each of the {m7_rounds} rounds uses fresh processes, because \
-         memory freed by one round would be reused by the next one. The open-files limit must \
-         exceed N (`cargo xtask bench` raises the soft limit to the hard limit).\n\n\
+         memory freed by one round would be reused by the next one (so M7 rounds are not in one \
+         process). The \"before\" figure is taken after one complete warm-up run. The comparison \
+         rows park the same runs on a model that never answers, inside the process, which shows \
+         what the run itself holds without its connection. The open-files limit must exceed N \
+         (`cargo xtask bench` raises the soft limit to the hard limit).\n\n\
+         ## Running\n\n\
+         `cargo xtask bench` builds the quickstart example in release mode, runs every benchmark \
+         and writes this file. `cargo xtask bench --quick` runs each one with tiny round counts in \
+         seconds, to check that the code runs; its numbers mean nothing and it writes nothing. \
+         `BENCH_ONLY=M1,M7` runs a subset, and `BENCH_M7_SIZES=1000,20000` other M7 sizes \
+         (neither writes this file).\n\n\
+         ## Results\n\n\
          {table}\n",
         rounds = cfg.rounds,
         warmup = cfg.warmup,
