@@ -61,6 +61,12 @@
 //! | `needs_approval` | every call pauses the run for a human decision (`needs_approval = false` to spell out the default) |
 //! | `crate = "..."` | the path of the SDK crate, when it is neither `agents` nor `agents_core` |
 //!
+//! # Panics
+//!
+//! In strict mode (the default) the constructor panics when a parameter's
+//! type has no strict schema (a map, `serde_json::Value`): the message names
+//! the field and points to `strict = false`.
+//!
 //! Without a `ToolContext` parameter the constructor is generic over the
 //! agent's context type `C`; with one, `C` is the context parameter's.
 
@@ -563,10 +569,25 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         quote!(::core::result::Result::<_, ::core::convert::Infallible>::Ok(#convert(#call)))
     };
     let strict = options.strict.as_ref().is_none_or(LitBool::value);
-    let constructor = if strict {
-        quote!(new)
+    let closure = quote! {
+        |#ctx_pattern: #sdk::tool::ToolContext<#ctx_ty>, args: #args_ident| {
+            let #args_ident { #(#field_names),* } = args;
+            async move { #body }
+        }
+    };
+    let build = if strict {
+        let hint = format!(
+            "the `#[tool]` function `{fn_ident}` has no strict schema: {{}}. For a `#[tool]` \
+             function, write `#[tool(strict = false)]`"
+        );
+        quote! {
+            match #sdk::tool::FunctionTool::try_new(#tool_name, #description, #closure) {
+                ::core::result::Result::Ok(tool) => tool,
+                ::core::result::Result::Err(error) => ::core::panic!(#hint, error),
+            }
+        }
     } else {
-        quote!(new_non_strict)
+        quote!(#sdk::tool::FunctionTool::new_non_strict(#tool_name, #description, #closure))
     };
     let timeout = options.timeout_ms.map(
         |(ms, span)| quote_spanned!(span=> .with_timeout(::core::time::Duration::from_millis(#ms))),
@@ -595,14 +616,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         #[must_use]
         #vis fn #fn_ident #generics () -> #sdk::tool::FunctionTool<#ctx_ty, #args_ident> {
             #inner
-            #sdk::tool::FunctionTool::#constructor(
-                #tool_name,
-                #description,
-                |#ctx_pattern: #sdk::tool::ToolContext<#ctx_ty>, args: #args_ident| {
-                    let #args_ident { #(#field_names),* } = args;
-                    async move { #body }
-                },
-            )
+            #build
             #timeout
             #approval
         }

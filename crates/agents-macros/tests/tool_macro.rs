@@ -50,6 +50,12 @@ fn store(settings: HashMap<String, Value>) -> String {
     format!("{} settings", settings.len())
 }
 
+/// Stores free-form settings, in strict mode.
+#[tool]
+fn store_strict(settings: HashMap<String, Value>) -> String {
+    format!("{} settings", settings.len())
+}
+
 #[tool(description = "Counts to three.")]
 fn count() -> String {
     "1 2 3".into()
@@ -179,6 +185,15 @@ async fn no_parameters_and_explicit_description() {
     assert_eq!(tool.parameters()["properties"], json!({}));
     let out = tool.invoke(ctx((), "count"), "{}").await.expect("counts");
     assert_eq!(out, ToolOutput::text("1 2 3"));
+}
+
+#[test]
+fn a_map_in_strict_mode_is_refused_with_the_way_out() {
+    let panic =
+        std::panic::catch_unwind(store_strict::<()>).expect_err("maps have no strict schema");
+    let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(message.contains("settings"), "{message}");
+    assert!(message.contains("#[tool(strict = false)]"), "{message}");
 }
 
 #[test]
