@@ -877,6 +877,20 @@ fn calls_from_json(what: &str, items: Vec<Item>) -> Result<Vec<FunctionCall>, Ru
         .collect()
 }
 
+/// Reads `value` as `T`. The error names the JSON path where reading
+/// failed (`generated_items[3].raw_item`, say).
+fn read_json<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, RunStateError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        RunStateError::Malformed(if path.is_empty() || path == "." {
+            inner.to_string()
+        } else {
+            format!("at `{path}`: {inner}")
+        })
+    })
+}
+
 /// Parses and checks a state (not against agents); returns the serialized
 /// context too.
 fn parse(json: &str) -> Result<(RunState, Option<Value>), RunStateError> {
@@ -905,8 +919,7 @@ fn from_value(value: Value) -> Result<(RunState, Option<Value>), RunStateError> 
             })
         }
     };
-    let j: StateJson =
-        serde_json::from_value(value).map_err(|e| RunStateError::Malformed(e.to_string()))?;
+    let j: StateJson = read_json(value)?;
     let generated_items = j
         .generated_items
         .into_iter()

@@ -406,3 +406,39 @@ fn edit(v: &mut Value, path: &[String], replacement: Option<Value>) {
         _ => unreachable!(),
     }
 }
+
+/// A malformed field is named by its JSON path.
+#[test]
+fn malformed_errors_name_the_json_path() {
+    let model = ScriptedModel::new();
+    let a = agents(&model);
+    let base: Value = serde_json::from_str(&fixture("v1.1", "resume.json")).expect("json");
+    let check = |path: &[&str], replacement: Value, expected: &str| {
+        let mut v = base.clone();
+        let path: Vec<String> = path.iter().map(|p| (*p).to_owned()).collect();
+        edit(&mut v, &path, Some(replacement));
+        match RunState::from_json(&a, &v.to_string()) {
+            Err(RunStateError::Malformed(m)) => {
+                assert!(m.contains(expected), "{path:?}: `{m}` lacks `{expected}`")
+            }
+            other => panic!("{path:?}: unexpected {other:?}"),
+        }
+    };
+    check(&["current_turn"], Value::from("x"), "at `current_turn`");
+    check(
+        &["usage", "input_tokens"],
+        Value::from(-1),
+        "at `usage.input_tokens`",
+    );
+    check(
+        &["generated_items", "1", "agent"],
+        Value::from(7),
+        "at `generated_items[1].agent`",
+    );
+    check(
+        &["last_processed_response", "turn_items_start"],
+        Value::from("0"),
+        "at `last_processed_response.turn_items_start`",
+    );
+    check(&["approvals"], Value::from(true), "at `approvals`");
+}
