@@ -11,12 +11,16 @@ use std::time::Duration;
 
 use agents_core::guardrail::{ToolGuardrailOutput, ToolInputGuardrail, ToolInputGuardrailData};
 use agents_core::testing::{function_call_with_id, ScriptedModel};
-use agents_core::{Error, FinalOutput, FunctionTool, Item, ToolContext};
+use agents_core::{
+    Agent, BoxFuture, Error, FinalOutput, FunctionTool, Item, Model, ModelError, ModelRequest,
+    ModelResponse, ModelStreamEvent, ToolContext,
+};
 use agents_runner::{
     AgentToolExt, CancelHandle, CancelMode, RunConfig, RunOptions, RunState, Runner,
     ToolErrorPolicy,
 };
 use common::*;
+use futures::stream::BoxStream;
 use futures::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -409,6 +413,65 @@ async fn dropping_a_streamed_run_drops_the_running_tool_future() {
     assert!(
         dropped.load(Ordering::SeqCst),
         "dropping the stream drops the tool's future"
+    );
+}
+
+/// A model whose streamed request never answers, and tells when it starts
+/// and when its stream is dropped.
+#[derive(Debug)]
+struct HangingModel {
+    started: Arc<AtomicBool>,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Model for HangingModel {
+    fn get_response<'a>(
+        &'a self,
+        _request: ModelRequest<'a>,
+    ) -> BoxFuture<'a, Result<ModelResponse, ModelError>> {
+        Box::pin(futures::future::pending())
+    }
+
+    fn stream_response<'a>(
+        &'a self,
+        _request: ModelRequest<'a>,
+    ) -> BoxStream<'a, Result<ModelStreamEvent, ModelError>> {
+        self.started.store(true, Ordering::SeqCst);
+        let flag = DropFlag(Arc::clone(&self.dropped));
+        Box::pin(futures::stream::once(async move {
+            let _flag = flag;
+            futures::future::pending::<()>().await;
+            Err(ModelError::Stream("unreachable".into()))
+        }))
+    }
+}
+
+#[tokio::test]
+async fn dropping_a_streamed_run_drops_the_model_request() {
+    let (started, dropped) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let model = Arc::new(HangingModel {
+        started: Arc::clone(&started),
+        dropped: Arc::clone(&dropped),
+    });
+    let a: Agent = Agent::builder("A").model(model).build();
+    let mut run = Runner::run_streamed(&a, "hi", RunOptions::default());
+    for _ in 0..200 {
+        if started.load(Ordering::SeqCst) {
+            break;
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(10), run.next()).await;
+    }
+    // Poll once more so that the request's future is running.
+    let _ = tokio::time::timeout(Duration::from_millis(10), run.next()).await;
+    assert!(started.load(Ordering::SeqCst), "the model was called");
+    assert!(!dropped.load(Ordering::SeqCst), "the request is pending");
+    drop(run);
+    assert!(
+        dropped.load(Ordering::SeqCst),
+        "dropping the stream drops the model request"
     );
 }
 
