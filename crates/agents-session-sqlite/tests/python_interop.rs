@@ -1,6 +1,8 @@
 //! Files are shared with openai-agents-python's `SQLiteSession`: what one SDK
 //! writes, the other reads, in both directions, with default and custom
-//! table names.
+//! table names. (That each SDK also *continues* the other's conversation,
+//! with real runs on both APIs, is checked by
+//! `crates/agents/tests/python_continuation.rs`.)
 //!
 //! Needs Python with `openai-agents` installed. `cargo xtask ci` installs the
 //! pinned version into `target/py-venv`; the test uses that interpreter, or
@@ -188,8 +190,20 @@ fn varied() -> Vec<Value> {
                "encrypted_content": "gAAAA"}),
         json!({"type": "web_search_call", "id": "ws_1", "status": "completed",
                "action": {"type": "search", "query": "rust"}}),
+        // A Chat Completions reply as both SDKs store it (placeholder ids),
+        // and fields this SDK does not model (`phase`, `provider_data`).
+        json!({"type": "message", "id": "__fake_id__", "role": "assistant",
+               "status": "completed", "phase": "commentary",
+               "content": [{"type": "output_text", "text": "ok", "annotations": [],
+                            "logprobs": []}]}),
+        json!({"type": "function_call", "id": "__fake_id__", "call_id": "c2",
+               "name": "lookup", "arguments": "{}", "provider_data": {"model": "m"}}),
     ]
 }
+
+/// The items of [`varied`] that this SDK writes back byte for byte (the
+/// others gain defaults: a `type`, empty `logprobs`).
+const EXACT: std::ops::RangeFrom<usize> = 6..;
 
 fn to_items(values: &[Value]) -> Vec<Item> {
     values
@@ -241,6 +255,14 @@ async fn rust_reads_what_python_wrote() {
     let got = session.get_items(None).await.expect("get");
     assert_eq!(got, to_items(&values));
     assert_eq!(got[0], Item::user("no type here"));
+    // Nothing Python stored is lost: placeholder ids and unmodelled fields
+    // come back as they were.
+    let exact = EXACT.start + 1..;
+    let back: Vec<Value> = got[exact.clone()]
+        .iter()
+        .map(|i| serde_json::to_value(i).expect("json"))
+        .collect();
+    assert_eq!(back, values[exact]);
     assert_eq!(
         session.get_items(Some(2)).await.expect("get"),
         to_items(&values[values.len() - 2..])
