@@ -151,6 +151,12 @@ impl OutputType {
         }
     }
 
+    /// Whether the value travels wrapped as `{"response": value}` (types
+    /// whose schema is not a plain object).
+    pub fn is_wrapped(&self) -> bool {
+        self.wrapped
+    }
+
     /// The schema sent to the model.
     pub fn schema(&self) -> &OutputSchema {
         &self.schema

@@ -36,6 +36,8 @@
 //!   which is what `anyOf` says), `allOf` is merged into its parent, and an
 //!   object with both `properties` and alternatives (a `#[serde(flatten)]`
 //!   enum) becomes one alternative per variant with the common properties;
+//! - `minLength`/`maxLength` (schemars emits them for `char`) become the
+//!   equivalent `pattern`;
 //! - a tuple whose elements share one schema (`(f64, f64)`) becomes an array
 //!   with `items` and exact `minItems`/`maxItems`;
 //! - annotations strict mode rejects are dropped: `default`, `examples`,
@@ -50,7 +52,7 @@
 //!   `patternProperties`) and any-value schemas (`serde_json::Value`: `true`
 //!   or `{}`). Strict mode would only ever let the model send `{}` there;
 //! - tuples of different element types (`prefixItems`), and keywords strict
-//!   mode has no counterpart for (`not`, `if`, `minLength`, ...).
+//!   mode has no counterpart for (`not`, `if`, `minProperties`, ...).
 //!
 //! The non-strict constructors (`FunctionTool::new_non_strict`,
 //! `OutputType::of_non_strict`, `Handoff::input_type_non_strict`) send the
@@ -235,6 +237,7 @@ pub fn strict_schema(schema: &mut Value) -> Result<(), SchemaError> {
     for name in names {
         s.convert_def(&name, &Path::def(&name))?;
     }
+    prune_unreachable(schema, &mut s.defs);
     if !s.defs.is_empty() {
         if let Value::Object(root) = schema {
             root.insert(
@@ -531,6 +534,10 @@ impl Strict {
                 self.distribute(obj, path)?;
                 continue;
             }
+            if obj.contains_key("minLength") || obj.contains_key("maxLength") {
+                length_to_pattern(obj, path)?;
+                continue;
+            }
             if let Some(prefix) = obj.remove("prefixItems") {
                 tuple_to_items(obj, prefix, path)?;
                 continue;
@@ -738,6 +745,47 @@ impl Strict {
     }
 }
 
+/// Removes the definitions no reference reaches from the root any more (those
+/// only used by unravelled references, which were inlined).
+fn prune_unreachable(root: &Value, defs: &mut Map<String, Value>) {
+    let mut reached: Vec<String> = Vec::new();
+    let mut pending = Vec::new();
+    collect_refs(root, &mut pending);
+    while let Some(reference) = pending.pop() {
+        let Some(name) = reference
+            .strip_prefix("#/$defs/")
+            .or_else(|| reference.strip_prefix("#/definitions/"))
+        else {
+            continue;
+        };
+        if reached.iter().any(|r| r == name) {
+            continue;
+        }
+        reached.push(name.to_owned());
+        if let Some(def) = defs.get(name) {
+            collect_refs(def, &mut pending);
+        }
+    }
+    defs.retain(|name, _| reached.contains(name));
+}
+
+/// The `$ref`s of a strict schema, walked by keyword position.
+fn collect_refs(schema: &Value, out: &mut Vec<String>) {
+    let Value::Object(obj) = schema else { return };
+    if let Some(Value::String(reference)) = obj.get("$ref") {
+        out.push(reference.clone());
+    }
+    if let Some(Value::Object(props)) = obj.get("properties") {
+        props.values().for_each(|p| collect_refs(p, out));
+    }
+    if let Some(items) = obj.get("items") {
+        collect_refs(items, out);
+    }
+    if let Some(Value::Array(alternatives)) = obj.get("anyOf") {
+        alternatives.iter().for_each(|a| collect_refs(a, out));
+    }
+}
+
 /// Drops the annotations strict mode rejects, and `format` values it lacks.
 fn drop_annotations(obj: &mut Map<String, Value>) {
     for key in DROPPED {
@@ -777,6 +825,36 @@ fn not_mergeable(path: &Path) -> SchemaError {
         keyword: "allOf".into(),
         reason: "the combined schemas contradict each other or cannot be merged into one".into(),
     }
+}
+
+/// `minLength`/`maxLength` (schemars emits them for `char`) become the
+/// equivalent `pattern`, which strict mode supports.
+fn length_to_pattern(obj: &mut Map<String, Value>, path: &Path) -> Result<(), SchemaError> {
+    let bound = |v: Option<Value>| -> Result<Option<u64>, SchemaError> {
+        match v {
+            None => Ok(None),
+            Some(v) => v
+                .as_u64()
+                .map(Some)
+                .ok_or_else(|| malformed(path, "minLength")),
+        }
+    };
+    let min = bound(obj.remove("minLength"))?;
+    let max = bound(obj.remove("maxLength"))?;
+    if obj.contains_key("pattern") {
+        return Err(SchemaError::Unsupported {
+            path: path.to_string(),
+            keyword: "minLength".into(),
+            reason: "a length bound beside a `pattern` cannot be expressed".into(),
+        });
+    }
+    let min = min.unwrap_or(0);
+    let max = max.map(|m| m.to_string()).unwrap_or_default();
+    obj.insert(
+        "pattern".into(),
+        Value::String(format!("^[\\s\\S]{{{min},{max}}}$")),
+    );
+    Ok(())
 }
 
 /// `prefixItems` of one repeated schema becomes `items` with an exact length.
@@ -862,6 +940,13 @@ mod tests {
         );
         assert_eq!(s["properties"]["b"], json!({"$ref":"#/$defs/In"}));
         assert_eq!(s["$defs"]["In"]["additionalProperties"], json!(false));
+        // A definition only used by unravelled references is dropped.
+        let s = strict(json!({"type":"object","properties":{
+            "a":{"$ref":"#/$defs/In","description":"doc"}},
+            "$defs":{"In":{"type":"object","properties":{"x":{"$ref":"#/$defs/X"}}},
+                     "X":{"type":"string"}}}))
+        .expect("strict");
+        assert_eq!(s["$defs"], json!({"X":{"type":"string"}}));
     }
 
     #[test]
@@ -947,5 +1032,7 @@ mod tests {
         ));
         let s = strict(json!({"type":"integer","format":"uint8","minimum":0})).expect("strict");
         assert_eq!(s, json!({"type":"integer","minimum":0}));
+        let s = strict(json!({"type":"string","minLength":1,"maxLength":1})).expect("strict");
+        assert_eq!(s, json!({"type":"string","pattern":"^[\\s\\S]{1,1}$"}));
     }
 }
