@@ -32,6 +32,7 @@
 pub mod agent;
 pub mod context;
 pub mod error;
+pub mod graph;
 pub mod guardrail;
 pub mod handoff;
 pub mod hooks;
@@ -64,6 +65,7 @@ pub use agent::{
 };
 pub use context::RunContext;
 pub use error::Error;
+pub use graph::AgentGraph;
 pub use guardrail::{
     GuardrailOutput, InputGuardrail, InputGuardrailResult, OutputGuardrail, OutputGuardrailResult,
     ToolGuardrailBehavior, ToolGuardrailOutput, ToolGuardrailResult, ToolInputGuardrail,

@@ -53,15 +53,16 @@ use std::future::Future;
 
 #[doc(inline)]
 pub use agents_core::{
-    agent, context, guardrail, handoff, hooks, items, model, output, run_item, schema, session,
-    settings, tool, toolkit, usage, Agent, AgentBuilder, AgentModel, BoxFuture, BoxStream, Content,
-    ContentPart, Error, FinalOutput, FunctionCall, FunctionCallOutput, FunctionTool,
-    GuardrailOutput, Handoff, HandoffInputData, Hooks, InputGuardrail, InputGuardrailResult,
-    IntoToolOutput, Item, MemorySession, Message, Model, ModelError, ModelProvider, ModelRequest,
-    ModelResponse, ModelSettings, ModelStreamEvent, NoArgs, OutputGuardrail, OutputGuardrailResult,
-    OutputSchema, OutputType, Prompt, ReasoningSettings, RequestUsage, RetrySettings, Role,
-    RunContext, RunItem, RunItemKind, Session, SessionError, Tool, ToolChoice, ToolContext,
-    ToolError, ToolOutput, ToolSpec, ToolUseBehavior, Toolkit, ToolkitError, ToolkitSession, Usage,
+    agent, context, graph, guardrail, handoff, hooks, items, model, output, run_item, schema,
+    session, settings, tool, toolkit, usage, Agent, AgentBuilder, AgentGraph, AgentModel,
+    BoxFuture, BoxStream, Content, ContentPart, Error, FinalOutput, FunctionCall,
+    FunctionCallOutput, FunctionTool, GuardrailOutput, Handoff, HandoffInputData, Hooks,
+    InputGuardrail, InputGuardrailResult, IntoToolOutput, Item, MemorySession, Message, Model,
+    ModelError, ModelProvider, ModelRequest, ModelResponse, ModelSettings, ModelStreamEvent,
+    NoArgs, OutputGuardrail, OutputGuardrailResult, OutputSchema, OutputType, Prompt,
+    ReasoningSettings, RequestUsage, RetrySettings, Role, RunContext, RunItem, RunItemKind,
+    Session, SessionError, Tool, ToolChoice, ToolContext, ToolError, ToolOutput, ToolSpec,
+    ToolUseBehavior, Toolkit, ToolkitError, ToolkitSession, Usage,
 };
 #[doc(inline)]
 pub use agents_core::{
