@@ -30,7 +30,12 @@ const PATH: &str = "/chat/completions";
 /// `tool_calls`, function call outputs become `tool` messages. Reasoning
 /// items and item types that Chat Completions cannot express are left out.
 /// The reply's `content`, `refusal` and `tool_calls` come back as a message
-/// item and function call items, keeping the call ids. Reasoning text that
+/// item and function call items, keeping the call ids. They are stored as
+/// openai-agents-python stores them: the message as a complete Responses
+/// output message (`status: "completed"`) and every item with the
+/// placeholder id [`PLACEHOLDER_ID`](agents_core::PLACEHOLDER_ID), since Chat
+/// Completions gives no item ids. So either SDK can continue the history on
+/// either API. Reasoning text that
 /// some compatible servers stream (`reasoning_content` or `reasoning` deltas)
 /// surfaces as [`ModelStreamEvent::ReasoningDelta`] events only: Chat
 /// Completions has no reasoning item to replay.

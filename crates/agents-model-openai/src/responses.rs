@@ -25,7 +25,12 @@ const PATH: &str = "/responses";
 /// This is the default API of [`OpenAIProvider`](crate::OpenAIProvider). Items
 /// are sent as Responses input items as they are (reasoning items included,
 /// so reasoning models accept the tool results that follow them); item types
-/// the SDK does not model pass through verbatim.
+/// and fields the SDK does not model pass through verbatim. Placeholder ids
+/// ([`PLACEHOLDER_ID`](agents_core::PLACEHOLDER_ID), stored for items from
+/// APIs that give none) and openai-agents-python's `provider_data` are left
+/// out, because the API rejects them; reasoning items with a placeholder id
+/// come from another API and are left out too. The body is written from the
+/// borrowed history, without copying it.
 ///
 /// ```
 /// use agents_model_openai::{OpenAIClient, OpenAIResponsesModel};
