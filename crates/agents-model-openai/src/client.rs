@@ -846,7 +846,7 @@ mod tests {
             let text = format!("{prefix} Bearer {token} {suffix}");
             let out = redact_text(&text, &[]);
             proptest::prop_assert!(!out.contains(&format!("Bearer {token}")), "{out}");
-            let _ = redact_text(&prefix, &[suffix.clone()]);
+            let _ = redact_text(&prefix, std::slice::from_ref(&suffix));
         }
     }
 

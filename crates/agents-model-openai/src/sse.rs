@@ -79,6 +79,22 @@ impl SseParser {
             self.scanned = self.scanned.saturating_sub(self.pos);
             self.pos = 0;
         }
+        let needed = self.buf.len() + chunk.len();
+        if needed > self.buf.capacity() {
+            // Double, but never past what an over-long line can fill before
+            // it is refused: the buffer stays near the line limit.
+            let ceiling = self
+                .pos
+                .saturating_add(self.max_line)
+                .saturating_add(chunk.len());
+            let target = self
+                .buf
+                .capacity()
+                .saturating_mul(2)
+                .min(ceiling)
+                .max(needed);
+            self.buf.reserve_exact(target - self.buf.len());
+        }
         self.buf.extend_from_slice(chunk);
     }
 

@@ -96,22 +96,34 @@ pub(crate) async fn read_body(
         limit: "max_body_bytes".to_owned(),
         max_bytes: max,
     };
-    let announced = response.content_length();
-    if announced.is_some_and(|len| len > max as u64) {
+    if response
+        .content_length()
+        .is_some_and(|len| len > max as u64)
+    {
         return Err(too_large());
     }
-    let mut body = match announced {
-        // Exact for the usual case, and never more than the limit.
-        Some(len) => Vec::with_capacity(len as usize),
-        None => Vec::new(),
-    };
+    // The chunks are kept as they come and joined once at the end: no
+    // buffer is ever copied while it grows.
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut len = 0usize;
     while let Some(chunk) = response.chunk().await.map_err(map_reqwest_error)? {
-        if body.len() + chunk.len() > max {
+        len += chunk.len();
+        if len > max {
             return Err(too_large());
         }
-        body.extend_from_slice(&chunk);
+        chunks.push(chunk);
     }
-    Ok(Bytes::from(body))
+    Ok(match chunks.len() {
+        0 => Bytes::new(),
+        1 => chunks.swap_remove(0),
+        _ => {
+            let mut body = Vec::with_capacity(len);
+            for chunk in chunks {
+                body.extend_from_slice(&chunk);
+            }
+            Bytes::from(body)
+        }
+    })
 }
 
 /// Turns the SSE events of one API into model stream events.
