@@ -344,8 +344,9 @@ impl<C> RunOptions<C> {
     /// [`Error::ModelRefusal`](agents_core::Error::ModelRefusal) (carrying
     /// the refusal text and, as every run error, the items produced so far)
     /// unless `f` returns `Some` final output. That output is the run's
-    /// final output as is (output guardrails and `on_agent_end` still run);
-    /// no item is added.
+    /// final output (output guardrails and `on_agent_end` still run); no
+    /// item is added. For an agent with an output type it must pass the
+    /// output type, as for [`on_invalid_final_output`](Self::on_invalid_final_output).
     pub fn on_model_refusal(
         mut self,
         f: impl Fn(&ModelRefusalData<'_>) -> Option<FinalOutput> + Send + Sync + 'static,

@@ -751,7 +751,11 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                     new_items: &self.new_items,
                 };
                 if let Some(output) = handler(&data) {
-                    return Ok(TurnOutcome::Final(output));
+                    return match agent.output_type() {
+                        Some(t) => handler_output_for_type("model_refusal", t, output)
+                            .map(TurnOutcome::Final),
+                        None => Ok(TurnOutcome::Final(output)),
+                    };
                 }
             }
             return Err(Error::ModelRefusal {
@@ -774,7 +778,8 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 new_items: &self.new_items,
             };
             if let Some(output) = handler(&data) {
-                return handler_output_for_type(output_type, output).map(TurnOutcome::Final);
+                return handler_output_for_type("invalid_final_output", output_type, output)
+                    .map(TurnOutcome::Final);
             }
         }
         Err(Error::ModelBehavior(format!(
@@ -1199,10 +1204,14 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
     }
 }
 
-/// A final output an error handler gave for an agent with an output type:
-/// it must pass the type (JSON text, or a JSON value, wrapped in
-/// `{"response": ..}` or not for non-object types).
-fn handler_output_for_type(t: &OutputType, output: FinalOutput) -> Result<FinalOutput, Error> {
+/// A final output the error handler `handler` gave for an agent with an
+/// output type: it must pass the type (JSON text, or a JSON value, wrapped
+/// in `{"response": ..}` or not for non-object types).
+fn handler_output_for_type(
+    handler: &str,
+    t: &OutputType,
+    output: FinalOutput,
+) -> Result<FinalOutput, Error> {
     let parsed = match &output {
         FinalOutput::Json(v) => t
             .parse(&v.to_string())
@@ -1211,7 +1220,7 @@ fn handler_output_for_type(t: &OutputType, output: FinalOutput) -> Result<FinalO
     };
     parsed.map(FinalOutput::Json).map_err(|e| {
         Error::UserError(format!(
-            "the invalid_final_output handler gave a final output that fails the output type: {e}"
+            "the {handler} handler gave a final output that fails the output type: {e}"
         ))
     })
 }

@@ -157,6 +157,35 @@ async fn a_model_refusal_handler_can_give_the_final_output() {
     let e =
         expect_err(Runner::run(&a, "hi", RunOptions::default().on_model_refusal(|_| None)).await);
     assert!(matches!(e.error, Error::ModelRefusal { .. }), "{}", e.error);
+
+    // For an output type, the handler's output must pass it.
+    let typed = agent("A", &model).output_type::<Weather>().build();
+    for (given, ok) in [
+        (json!({"city": "Oslo", "celsius": 1}), true),
+        (json!({"city": "Oslo"}), false),
+    ] {
+        model.push_output(vec![refusal("No.")]);
+        let r = Runner::run(
+            &typed,
+            "hi",
+            RunOptions::default().on_model_refusal(move |_| Some(FinalOutput::Json(given.clone()))),
+        )
+        .await;
+        match r {
+            Ok(r) => {
+                assert!(ok);
+                assert_eq!(r.final_output_as::<Weather>().expect("typed").celsius, 1);
+            }
+            Err(e) => {
+                assert!(!ok, "{}", e.error);
+                assert!(
+                    matches!(&e.error, Error::UserError(m) if m.contains("model_refusal")),
+                    "{}",
+                    e.error
+                );
+            }
+        }
+    }
     model.assert_complete();
 }
 
