@@ -99,6 +99,12 @@
 //!   25 % jitter). A `retry-after-ms` or `Retry-After` (seconds) hint of at
 //!   most 60 s replaces the computed delay. A stream is never retried once it
 //!   has yielded an event.
+//! - **Retry hints are clamped.** Whatever a server sends in `retry-after` or
+//!   `retry-after-ms` (`1e20`, `inf`, `NaN`, `-5`, a 30-digit number), the
+//!   client never panics: `NaN`, negative and non-numeric hints are ignored,
+//!   and hints over one day are reported as one day in
+//!   `ModelError::Http::retry_after`. The retry policy still honours only
+//!   hints of at most 60 s and otherwise uses its own backoff.
 //! - **Timeouts**: `ModelSettings::timeout` bounds each attempt. For
 //!   non-streamed calls it covers the whole exchange; for streams it bounds
 //!   the wait for the response headers and then each wait for more bytes.
@@ -117,6 +123,42 @@
 //!   (a server that ignores `"stream": true`) yields that complete response.
 //!   Function-call arguments are passed on as the model wrote them, valid
 //!   JSON or not; the runner reports malformed arguments back to the model.
+//!
+//! # Transport limits and redaction
+//!
+//! - **Size limits.** A broken or hostile server cannot make the client
+//!   buffer without bound. A line of an SSE stream, an SSE event (its `data:`
+//!   lines joined) and a whole JSON body are each limited to 16 MiB by
+//!   default (a streamed `response.completed` event carries the full
+//!   response, so the limits are generous); set others with
+//!   [`OpenAIProviderBuilder::response_limits`] or
+//!   [`OpenAIClient::with_response_limits`] and a [`ResponseLimits`]. Going
+//!   over one ends the call with
+//!   [`ModelError::ResponseTooLarge`](agents_core::ModelError::ResponseTooLarge)
+//!   `{ limit, max_bytes }`, which names the limit (`max_sse_line_bytes`,
+//!   `max_sse_event_bytes` or `max_body_bytes`); it is not retried. A body
+//!   whose `Content-Length` is over the limit is refused before it is read.
+//!   Error bodies are read up to 64 KiB and the rest is dropped.
+//! - **Header values are checked.** An API key, organization, project or
+//!   custom header value HTTP does not allow (a newline in
+//!   `OPENAI_PROJECT_ID`, say) is found when the client is built:
+//!   [`OpenAIClient::try_new`] and [`OpenAIProviderBuilder::try_build`]
+//!   return it, and [`OpenAIClient::new`] / `build` report it on every
+//!   request, before anything is sent, as
+//!   [`ModelError::InvalidHeader`](agents_core::ModelError::InvalidHeader)
+//!   `{ name }`. `ModelSettings::extra_headers` are checked when each request
+//!   is built, with the same error. The error names the header and never
+//!   shows its value.
+//! - **Redaction.** An error body that echoes credentials is redacted before
+//!   it reaches `ModelError::Http` (`message` and `body`, so `Display` and
+//!   `Debug` too): every value the request sent in a header whose name
+//!   suggests a credential (`Authorization`, `api-key`, `x-api-key`,
+//!   `x-goog-api-key`, anything with `auth`, `key`, `token`, `secret`...), the
+//!   value after such a name (`authorization: ...`, `"api_key": "..."`), the
+//!   token after `Bearer`, and `sk-...` keys all read `<redacted>`. The key is
+//!   never in `Debug` output of the client or provider, and
+//!   `ModelSettings`'s `Debug` (so `RunConfig`'s) prints the names of
+//!   `extra_headers` with `"<redacted>"` values.
 //!
 //! See `DESIGN.md` in this crate for why requests are sent with `reqwest`
 //! directly rather than through async-openai's client.
