@@ -6,12 +6,14 @@
 //!   `npm ci` in `crates/agents-mcp/tests/servers` for the MCP tests.
 //! - `bench`: the benchmarks, printed and written to `docs/benchmarks.md`;
 //!   `bench --quick` checks in seconds that they run, and writes nothing.
-//! - `release`: checks that every publishable crate packages cleanly.
+//! - `release <plan | bump | changelog | check | publish>`: the release flow
+//!   (`xtask/src/release.rs`, `docs/RELEASING.md`).
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod release;
 #[cfg(test)]
 mod tidy;
 
@@ -252,8 +254,8 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| project_root().join("target"))
 }
 
-/// `cargo xtask bench [--quick]`: builds the quickstart example in release
-/// mode (M1 times its start), then runs the `sdk` benchmark, which prints
+/// `cargo xtask bench [--quick]`: builds the quickstart example with
+/// optimizations (M1 times its start), then runs the `sdk` benchmark, which prints
 /// the table and writes `docs/benchmarks.md`. `--quick` (or `BENCH_QUICK=1`)
 /// runs every benchmark with tiny round counts to check that it runs, and
 /// writes nothing.
@@ -267,14 +269,19 @@ fn bench(args: &[String]) -> Result<(), String> {
     if let Some(other) = args.iter().find(|a| *a != "--quick") {
         return Err(format!("unknown bench option `{other}` (try --quick)"));
     }
+    // The bench profile is the release profile plus line tables; with the
+    // same features as the benchmark, the example shares its dependencies'
+    // build instead of compiling them a second time.
     Step::new(
         "quickstart",
         "cargo",
         &[
             "build",
-            "--release",
+            "--profile",
+            "bench",
             "--package",
             "agents",
+            "--all-features",
             "--example",
             "quickstart",
         ],
@@ -326,23 +333,17 @@ fn bench(args: &[String]) -> Result<(), String> {
     }
 }
 
-fn release() -> Result<(), String> {
-    Step::new(
-        "package",
-        "cargo",
-        &["package", "--workspace", "--no-verify", "--allow-dirty"],
-    )
-    .run()
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = env::args().skip(1).collect();
     let cmd = args.first().cloned().unwrap_or_default();
     let result = match cmd.as_str() {
         "ci" => ci(),
         "bench" => bench(&args[1..]),
-        "release" => release(),
-        _ => Err("usage: cargo xtask <ci | bench [--quick] | release>".to_owned()),
+        "release" => release::release(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask <ci | bench [--quick] | release <plan | bump | changelog | check | publish>>"
+                .to_owned(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

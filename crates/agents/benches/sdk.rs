@@ -926,7 +926,8 @@ fn m1_startup(cfg: &Config) -> Row {
             "M1",
             WHAT,
             "measured",
-            "no quickstart binary (cargo build --release --example quickstart)".into(),
+            "no quickstart binary (run through cargo xtask bench, or set AGENTS_BENCH_QUICKSTART)"
+                .into(),
         );
     };
     let measure = || -> Result<Paired, String> {
@@ -1361,10 +1362,11 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          `**missed**`. A missed figure stays in the table as it was measured; the benchmark is \
          not re-run to make it pass.\n\n\
          ## What each figure measures\n\n\
-         - **M1** spawns the quickstart example (`cargo build --release --example quickstart`, \
-         pointed at a raw TCP listener of the benchmark through `OPENAI_API_KEY` and \
-         `OPENAI_BASE_URL`) and times from just before the spawn to the first byte of its request. \
-         The baseline spawns the benchmark binary itself in a mode that only connects and sends \
+         - **M1** spawns the quickstart example, pointed at a raw TCP listener of the benchmark \
+         through `OPENAI_API_KEY` and `OPENAI_BASE_URL`, and times from just before the spawn to \
+         the first byte of its request. `cargo xtask bench` builds the example with the `bench` \
+         profile (the release profile plus line tables) and the benchmark's features, so that it \
+         shares the benchmark's build. The baseline spawns the benchmark binary itself in a mode that only connects and sends \
          one byte, so the overhead is what the SDK and the example add to a process start. \
          {m1_rounds} rounds of {m1_runs} starts each.\n\
          - **M2** is one non-streaming turn; **M3** two model calls around one trivial tool. \
