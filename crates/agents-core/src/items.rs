@@ -1088,6 +1088,19 @@ mod tests {
     }
 
     #[test]
+    fn placeholder_ids_are_recognised_and_kept() {
+        let stored = json!({"type": "function_call", "id": "__fake_id__", "call_id": "c",
+            "name": "f", "arguments": "{}"});
+        let item = round_trip(stored);
+        assert_eq!(item.id(), Some(PLACEHOLDER_ID));
+        assert!(item.id().is_some_and(is_placeholder_id));
+        assert!(!is_placeholder_id("fc_1"));
+        assert_eq!(Item::user("x").id(), None);
+        let other = round_trip(json!({"type": "custom_call", "id": "cc_1"}));
+        assert_eq!(other.id(), Some("cc_1"));
+    }
+
+    #[test]
     fn easy_input_message_without_type_parses() {
         let item: Item =
             serde_json::from_value(json!({"role":"user","content":"hello"})).expect("parses");
