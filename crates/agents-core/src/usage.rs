@@ -38,25 +38,31 @@ pub struct Usage {
 }
 
 impl Usage {
-    /// Adds one model request.
+    /// Adds one model request. Counts saturate at `u64::MAX` (they come
+    /// from servers and saved run states, so they may be anything).
     pub fn add_request(&mut self, r: RequestUsage) {
-        self.requests += 1;
-        self.input_tokens += r.input_tokens;
-        self.cached_input_tokens += r.cached_input_tokens;
-        self.output_tokens += r.output_tokens;
-        self.reasoning_tokens += r.reasoning_tokens;
-        self.total_tokens += r.total_tokens;
+        self.requests = self.requests.saturating_add(1);
+        self.input_tokens = self.input_tokens.saturating_add(r.input_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(r.cached_input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(r.output_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(r.reasoning_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(r.total_tokens);
         self.request_usage_entries.push(r);
     }
 
-    /// Adds everything from `other` (a nested run, say).
+    /// Adds everything from `other` (a nested run, say). Counts saturate at
+    /// `u64::MAX`.
     pub fn add(&mut self, other: &Usage) {
-        self.requests += other.requests;
-        self.input_tokens += other.input_tokens;
-        self.cached_input_tokens += other.cached_input_tokens;
-        self.output_tokens += other.output_tokens;
-        self.reasoning_tokens += other.reasoning_tokens;
-        self.total_tokens += other.total_tokens;
+        self.requests = self.requests.saturating_add(other.requests);
+        self.input_tokens = self.input_tokens.saturating_add(other.input_tokens);
+        self.cached_input_tokens = self
+            .cached_input_tokens
+            .saturating_add(other.cached_input_tokens);
+        self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
+        self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
+        self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
         self.request_usage_entries
             .extend_from_slice(&other.request_usage_entries);
     }
@@ -88,6 +94,27 @@ mod tests {
         assert_eq!(u.total_tokens, 18);
         assert_eq!(u.cached_input_tokens, 1);
         assert_eq!(u.reasoning_tokens, 1);
+        assert_eq!(u.request_usage_entries.len(), 2);
+    }
+
+    #[test]
+    fn huge_counts_saturate_instead_of_overflowing() {
+        let mut u = Usage {
+            requests: u64::MAX,
+            total_tokens: u64::MAX - 1,
+            ..Default::default()
+        };
+        u.add_request(RequestUsage {
+            input_tokens: u64::MAX,
+            total_tokens: 5,
+            ..Default::default()
+        });
+        let other = u.clone();
+        u.add(&other);
+        assert_eq!(
+            (u.requests, u.input_tokens, u.total_tokens),
+            (u64::MAX, u64::MAX, u64::MAX)
+        );
         assert_eq!(u.request_usage_entries.len(), 2);
     }
 }
