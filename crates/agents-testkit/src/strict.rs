@@ -26,7 +26,7 @@
 //! | `enum-count` | at most 1,000 `enum` values in total |
 //! | `enum-string-length` | an `enum` of more than 250 strings totals at most 15,000 characters |
 //!
-//! Besides schemas, [`check_request`] enforces item rules of the Responses API:
+//! Besides schemas, the mock enforces item rules of the Responses API:
 //!
 //! | rule | what it says |
 //! |------|--------------|
