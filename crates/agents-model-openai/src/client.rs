@@ -284,22 +284,24 @@ impl OpenAIClient {
     }
 
     /// Sends one attempt of a POST to `path` and returns the response once
-    /// its status and headers have arrived. Non-2xx statuses become
-    /// [`ModelError::Http`]. The per-attempt timeout, if any, covers this
-    /// call; the caller applies the rest of it to reading the body.
+    /// its status and headers have arrived, with the secret header values
+    /// the request carried (to redact from what the server says later).
+    /// Non-2xx statuses become [`ModelError::Http`]. The per-attempt
+    /// timeout, if any, covers this call; the caller applies the rest of it
+    /// to reading the body.
     pub(crate) async fn send(
         &self,
         path: &str,
         body: &Bytes,
         settings: &ModelSettings,
         stream: bool,
-    ) -> Result<reqwest::Response, ModelError> {
+    ) -> Result<(reqwest::Response, Vec<String>), ModelError> {
         let (http, request) = self.build_request(path, body, settings, stream)?;
         let secrets = secret_values(request.headers());
         let response = http.execute(request).await.map_err(map_reqwest_error)?;
         let status = response.status();
         if status.is_success() {
-            return Ok(response);
+            return Ok((response, secrets));
         }
         Err(http_error(response, &secrets).await)
     }
@@ -505,6 +507,32 @@ pub(crate) fn redact_text(text: &str, secrets: &[String]) -> String {
         }
     }
     redact_patterns(&text)
+}
+
+/// [`redact_text`] over the texts of an error built from what the server
+/// sent (a stream's `error` event, say).
+pub(crate) fn redact_error(error: ModelError, secrets: &[String]) -> ModelError {
+    let r = |text: String| redact_text(&text, secrets);
+    match error {
+        ModelError::Http {
+            status,
+            message,
+            request_id,
+            body,
+            retry_after,
+        } => ModelError::Http {
+            status,
+            message: r(message),
+            request_id,
+            body: body.map(r),
+            retry_after,
+        },
+        ModelError::Stream(m) => ModelError::Stream(r(m)),
+        ModelError::InvalidResponse(m) => ModelError::InvalidResponse(r(m)),
+        ModelError::Connection(m) => ModelError::Connection(r(m)),
+        ModelError::Other(m) => ModelError::Other(r(m)),
+        other => other,
+    }
 }
 
 fn is_ident(b: u8) -> bool {

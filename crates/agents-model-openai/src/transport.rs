@@ -10,7 +10,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::client::{map_reqwest_error, request_id, OpenAIClient};
+use crate::client::{map_reqwest_error, redact_error, request_id, OpenAIClient};
 use crate::retry::RetryState;
 use crate::sse::{SseEvent, SseParser};
 
@@ -68,7 +68,7 @@ pub(crate) async fn call_json(
     let mut retry = RetryState::new(settings.retry.as_ref());
     loop {
         let attempt = with_timeout(settings.timeout, async {
-            let response = client.send(path, body, settings, false).await?;
+            let (response, _) = client.send(path, body, settings, false).await?;
             let request_id = request_id(response.headers());
             let bytes = read_body(response, client.response_limits().max_body_bytes).await?;
             Ok((bytes, request_id))
@@ -180,6 +180,7 @@ pub(crate) fn stream_events<'a, D: Decoder + 'a>(
         queue: VecDeque::new(),
         error,
         yielded: false,
+        secrets: Vec::new(),
     };
     Box::pin(futures::stream::unfold(driver, |mut driver| async move {
         let next = driver.next().await?;
@@ -199,6 +200,9 @@ struct Driver<'a, D> {
     error: Option<ModelError>,
     /// Whether any event reached the consumer (no retry after that).
     yielded: bool,
+    /// The secret header values of the current attempt, redacted from the
+    /// errors the decoder builds out of what the server sent.
+    secrets: Vec<String>,
 }
 
 enum Phase<D> {
@@ -231,7 +235,8 @@ impl<D: Decoder> Driver<'_, D> {
                     )
                     .await;
                     match sent {
-                        Ok(response) if is_json(&response) => {
+                        Ok((response, secrets)) if is_json(&response) => {
+                            self.secrets = secrets;
                             let mut decoder = D::new(request_id(response.headers()));
                             let max = self.client.response_limits().max_body_bytes;
                             let body =
@@ -241,13 +246,14 @@ impl<D: Decoder> Driver<'_, D> {
                                     tracing::debug!("a stream request was answered with JSON");
                                     if let Err(error) = decoder.on_json_body(&body, &mut self.queue)
                                     {
-                                        self.error = Some(error);
+                                        self.error = Some(redact_error(error, &self.secrets));
                                     }
                                 }
                                 Err(error) => self.retry_or_fail(error).await,
                             }
                         }
-                        Ok(response) => {
+                        Ok((response, secrets)) => {
+                            self.secrets = secrets;
                             let decoder = D::new(request_id(response.headers()));
                             self.phase = Phase::Read {
                                 response,
@@ -299,7 +305,7 @@ impl<D: Decoder> Driver<'_, D> {
                                         break;
                                     }
                                     Err(error) => {
-                                        self.error = Some(error);
+                                        self.error = Some(redact_error(error, &self.secrets));
                                         finished = true;
                                         break;
                                     }

@@ -304,3 +304,43 @@ async fn header_values_with_a_newline_are_typed_errors_and_nothing_is_sent() {
     }
     assert_eq!(server.connections(), 0, "no request went out");
 }
+
+#[tokio::test]
+async fn a_streamed_error_event_that_echoes_the_request_headers_is_redacted() {
+    let cases = [
+        (
+            OpenAIApi::Responses,
+            "data: {\"type\":\"error\",\"code\":\"invalid_api_key\",\"message\":\"rejected: {HEADERS}\",\"param\":null}\n\n",
+        ),
+        (
+            OpenAIApi::ChatCompletions,
+            "data: {\"error\":{\"message\":\"rejected: {HEADERS}\",\"code\":\"invalid_api_key\"}}\n\n",
+        ),
+    ];
+    let settings = ModelSettings::new().extra_headers(BTreeMap::from([(
+        "x-api-key".to_owned(),
+        "gateway-key-streamed-1f2e".to_owned(),
+    )]));
+    for (api, body) in cases {
+        let server = RawServer::start(Behaviour::Fixed {
+            content_type: "text/event-stream",
+            body: body.to_owned(),
+        })
+        .await;
+        let provider = provider(server.base_url(), api, ResponseLimits::default());
+        let error = fail(&provider, &settings, true).await;
+        let shown = [
+            error.to_string(),
+            format!("{error:?}"),
+            format!("{error:#?}"),
+        ];
+        // The echo reached the error: header names survive, values do not.
+        assert!(shown[0].contains("rejected"), "{api:?}: {}", shown[0]);
+        assert!(shown[0].contains("x-api-key"), "{api:?}: {}", shown[0]);
+        assert!(shown[0].contains("<redacted>"), "{api:?}: {}", shown[0]);
+        for shown in shown {
+            assert!(!shown.contains(KEY), "{api:?}: {shown}");
+            assert!(!shown.contains("gateway-key-streamed"), "{api:?}: {shown}");
+        }
+    }
+}

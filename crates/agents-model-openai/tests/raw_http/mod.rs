@@ -14,6 +14,12 @@ use tokio::net::{TcpListener, TcpStream};
 pub enum Behaviour {
     /// `401` with a JSON error whose message holds the request's header lines.
     EchoHeaders,
+    /// `200` with `content_type` and `body`, in which `{HEADERS}` is
+    /// replaced by the request's header lines (JSON-escaped, without quotes).
+    Fixed {
+        content_type: &'static str,
+        body: String,
+    },
     /// `status` (`"200 OK"`, say) with `content_type`, no `Content-Length`
     /// (the body ends when the connection closes), then `prefix` and `filler`
     /// repeated until `total` body bytes are written or the client goes away.
@@ -122,6 +128,15 @@ async fn serve(mut socket: TcpStream, behaviour: Behaviour, written: Arc<AtomicU
             .to_string();
             let response = format!(
                 "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+        Behaviour::Fixed { content_type, body } => {
+            let escaped = serde_json::Value::String(head.trim_end().to_owned()).to_string();
+            let body = body.replace("{HEADERS}", &escaped[1..escaped.len() - 1]);
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
                 body.len()
             );
             let _ = socket.write_all(response.as_bytes()).await;
