@@ -148,6 +148,7 @@ fn ci() -> Result<(), String> {
         }
         step.run()?;
     }
+    release::end_to_end_step()?;
     eprintln!("\nci: all steps passed");
     Ok(())
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::{on_ci, project_root, target_dir};
+use crate::{on_ci, project_root};
 
 const USAGE: &str = "\
 usage: cargo xtask release <command>
@@ -1082,6 +1082,33 @@ fn check(skip_ci: bool) -> Result<(), String> {
     Ok(())
 }
 
+/// The `release-e2e` step of `cargo xtask ci`: installs the registry
+/// server and cargo-semver-checks when missing (timed), then runs the
+/// release end-to-end test (`xtask/tests/release_e2e.rs`), timed too.
+pub fn end_to_end_step() -> Result<(), String> {
+    let root = project_root();
+    ensure_tool("cargo-http-registry")?;
+    ensure_tool("cargo-semver-checks")?;
+    let started = Instant::now();
+    let result = run(
+        &root,
+        "cargo",
+        &[
+            "test",
+            "--package",
+            "xtask",
+            "--test",
+            "release_e2e",
+            "--",
+            "--ignored",
+            "--nocapture",
+        ],
+        &[],
+    );
+    eprintln!("release-e2e: {:.0?}", started.elapsed());
+    result.map_err(|e| format!("step `release-e2e` failed: {e}"))
+}
+
 // ---------------------------------------------------------------- publish
 
 /// What this release has published so far, kept in
@@ -1212,7 +1239,9 @@ fn publish(registry: Option<&str>, dry_run: bool) -> Result<(), String> {
     let fail_after: Option<usize> = std::env::var(FAIL_AFTER_ENV)
         .ok()
         .and_then(|v| v.parse().ok());
-    let state_path = target_dir().join("release-publish-state.json");
+    // Under the workspace's own target/ (not CARGO_TARGET_DIR, which
+    // several clones may share): the state belongs to this checkout.
+    let state_path = ws.root.join("target/release-publish-state.json");
     let registry_name = registry.unwrap_or("crates-io");
     let mut state = PublishState::load(&state_path, &version, registry_name)?;
     let mut published_now = 0;
