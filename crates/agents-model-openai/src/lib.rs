@@ -151,7 +151,8 @@
 //!   shows its value.
 //! - **Redaction.** An error body that echoes credentials is redacted before
 //!   it reaches `ModelError::Http` (`message` and `body`, so `Display` and
-//!   `Debug` too): every value the request sent in a header whose name
+//!   `Debug` too), and so is an error built from a streamed `error` event:
+//!   every value the request sent in a header whose name
 //!   suggests a credential (`Authorization`, `api-key`, `x-api-key`,
 //!   `x-goog-api-key`, anything with `auth`, `key`, `token`, `secret`...), the
 //!   value after such a name (`authorization: ...`, `"api_key": "..."`), the
@@ -159,6 +160,14 @@
 //!   never in `Debug` output of the client or provider, and
 //!   `ModelSettings`'s `Debug` (so `RunConfig`'s) prints the names of
 //!   `extra_headers` with `"<redacted>"` values.
+//!
+//! async-openai's `OpenAIConfig` has no getter for the project id and
+//! `unwrap`s its header values, so the client checks them by calling
+//! `headers()` once under `catch_unwind`: a bad value prints the usual panic
+//! message (without the value) once, at construction, and is then the typed
+//! error above. With `panic = "abort"` such a configuration still aborts; the
+//! provider builder checks its own key, organization and project without
+//! calling `headers()`.
 //!
 //! See `DESIGN.md` in this crate for why requests are sent with `reqwest`
 //! directly rather than through async-openai's client.
