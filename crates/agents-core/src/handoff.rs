@@ -650,6 +650,70 @@ mod tests {
         }
     }
 
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)] // only the schema matters
+    struct Escalation {
+        /// Why, documented: a `$ref` with a description when it is a struct.
+        reason: Reason,
+        /// Free-form details: a map.
+        details: std::collections::HashMap<String, String>,
+    }
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Reason {
+        code: u32,
+    }
+
+    #[derive(serde::Deserialize, schemars::JsonSchema)]
+    #[allow(dead_code)]
+    struct Plain {
+        /// Why.
+        reason: Reason,
+    }
+
+    #[test]
+    fn input_types_are_strict_or_fail_clearly_and_non_strict_never_fails() {
+        let agent: Agent = Agent::builder("Billing").build();
+        let handoff = Handoff::to(&agent)
+            .try_input_type::<Plain>()
+            .expect("a struct has a strict schema");
+        assert!(handoff.strict);
+        assert_eq!(
+            handoff.input_schema["properties"]["reason"],
+            json!({"type": "object", "properties": {"code": {"type": "integer", "minimum": 0}},
+                   "required": ["code"], "additionalProperties": false, "description": "Why."})
+        );
+
+        let error = Handoff::to(&agent)
+            .try_input_type::<Escalation>()
+            .expect_err("a map has no strict schema");
+        assert_eq!(error.path(), "details");
+        assert!(
+            error.to_string().contains("input_type_non_strict"),
+            "{error}"
+        );
+        let unbuilt = Handoff::to(&agent);
+        let panic = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            unbuilt.input_type::<Escalation>()
+        }))
+        .expect_err("input_type panics");
+        let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
+        assert!(message.contains("transfer_to_billing"), "{message}");
+        assert!(message.contains("details"), "{message}");
+
+        let handoff = Handoff::to(&agent).input_type_non_strict::<Escalation>();
+        assert!(!handoff.strict);
+        assert_eq!(
+            handoff.input_schema,
+            crate::tool::raw_parameters_schema::<Escalation>()
+        );
+        assert_eq!(
+            handoff.input_schema["properties"]["details"]["additionalProperties"],
+            json!({"type": "string"})
+        );
+    }
+
     fn run_item(kind: RunItemKind, item: Item) -> RunItem {
         RunItem::new(Arc::from("A"), kind, item)
     }
