@@ -666,8 +666,9 @@ pub(crate) fn map_reqwest_error(error: reqwest::Error) -> ModelError {
         source = s.source();
     }
     // Body read failures are "decode" errors to reqwest; we never let reqwest
-    // parse JSON, so every reqwest error is a transport failure.
-    ModelError::Connection(message)
+    // parse JSON, so every reqwest error is a transport failure. A URL with
+    // an `api_key=` query parameter is redacted like a server's text.
+    ModelError::Connection(redact_text(&message, &[]))
 }
 
 /// The request id the server assigned (`x-request-id`).
@@ -787,6 +788,20 @@ fn error_message(body: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn connection_errors_redact_keys_in_the_url() {
+        let error = reqwest::Client::new()
+            .get("http://127.0.0.1:1/v1/models?api_key=sk-query-secret-123456&x=1")
+            .send()
+            .await
+            .expect_err("nothing listens on port 1");
+        let error = map_reqwest_error(error);
+        let shown = format!("{error} {error:?}");
+        assert!(matches!(error, ModelError::Connection(_)), "{shown}");
+        assert!(shown.contains("127.0.0.1:1"), "{shown}");
+        assert!(!shown.contains("query-secret"), "{shown}");
+    }
 
     #[test]
     fn official_hosts_are_recognized() {
