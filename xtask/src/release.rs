@@ -904,11 +904,13 @@ fn run(root: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Resul
     }
 }
 
+/// Whether `tool --version` runs and names the tool (cargo-http-registry
+/// prints its version but exits with 1), directly or as a cargo subcommand.
 fn tool_available(tool: &str) -> bool {
     Command::new(tool)
         .arg("--version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success() || String::from_utf8_lossy(&o.stdout).starts_with(tool))
         || Command::new("cargo")
             .args([tool.trim_start_matches("cargo-"), "--version"])
             .output()
