@@ -231,6 +231,7 @@ pub fn strict_schema(schema: &mut Value) -> Result<(), SchemaError> {
         defs,
         state: HashMap::new(),
         merge_depth: Cell::new(0),
+        budget: Cell::new(BUDGET),
     };
     s.node(schema, &Path::root())?;
     let names: Vec<String> = s.originals.keys().cloned().collect();
@@ -331,7 +332,13 @@ struct Strict {
     state: HashMap<String, DefState>,
     /// Nesting of [`Strict::conjoin`] calls, bounded.
     merge_depth: Cell<usize>,
+    /// Inlined definitions and merges left, so that a hostile schema cannot
+    /// grow without bound.
+    budget: Cell<usize>,
 }
+
+/// How many definitions may be inlined and schemas merged in one conversion.
+const BUDGET: usize = 10_000;
 
 /// Definitions marked in progress while an inlined copy is walked, with
 /// their prior state.
@@ -585,6 +592,7 @@ impl Strict {
         let Target::Def(name) = target else {
             return Ok(());
         };
+        self.spend(path)?;
         let definition = self.originals.get(&name).cloned().unwrap_or(Value::Null);
         let siblings = Value::Object(std::mem::take(obj));
         *obj = into_object(self.conjoin(definition, siblings, path)?);
@@ -619,6 +627,23 @@ impl Strict {
         }
         outer.insert("anyOf".into(), Value::Array(merged));
         *obj = outer;
+        Ok(())
+    }
+
+    /// Counts one inlining or merge against [`BUDGET`].
+    fn spend(&self, path: &Path) -> Result<(), SchemaError> {
+        let left = self.budget.get();
+        if left == 0 {
+            return Err(SchemaError::Unsupported {
+                path: path.to_string(),
+                keyword: "$ref".into(),
+                reason: format!(
+                    "more than {BUDGET} references to inline or schemas to merge; the schema \
+                     grows too large"
+                ),
+            });
+        }
+        self.budget.set(left - 1);
         Ok(())
     }
 
@@ -659,6 +684,7 @@ impl Strict {
     /// merged, `required` joined, alternatives distributed; for any other
     /// keyword both sides must agree, except annotations (`b` wins).
     fn conjoin(&self, a: Value, b: Value, path: &Path) -> Result<Value, SchemaError> {
+        self.spend(path)?;
         let depth = self.merge_depth.get();
         if depth > MAX_REWRITES {
             return Err(not_mergeable(path));
@@ -1018,6 +1044,27 @@ mod tests {
         assert!(
             matches!(e, SchemaError::Unsupported { ref keyword, .. } if keyword == "prefixItems")
         );
+    }
+
+    #[test]
+    fn schemas_that_grow_without_bound_fail() {
+        // Each definition uses the next one twice with a description: inlining
+        // doubles at every level.
+        let mut defs = serde_json::Map::new();
+        for i in 0..40 {
+            let next = format!("#/$defs/D{}", i + 1);
+            defs.insert(
+                format!("D{i}"),
+                json!({"type":"object","properties":{
+                    "a":{"$ref": next, "description":"a"},
+                    "b":{"$ref": next, "description":"b"}}}),
+            );
+        }
+        defs.insert("D40".into(), json!({"type":"string"}));
+        let schema = json!({"type":"object","properties":{"root":{"$ref":"#/$defs/D0","description":"r"}},
+            "$defs": defs});
+        let e = strict(schema).expect_err("too large");
+        assert!(matches!(e, SchemaError::Unsupported { .. }), "{e}");
     }
 
     #[test]

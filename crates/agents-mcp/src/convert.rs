@@ -508,6 +508,38 @@ mod tests {
     }
 
     #[test]
+    fn strict_schemas_keep_keyword_named_fields_and_unravel_described_refs() {
+        let input = object(json!({
+            "type": "object",
+            "properties": {
+                "default": {"type": "string"},
+                "target": {"$ref": "#/$defs/Target", "description": "Where."},
+            },
+            "required": ["default", "target"],
+            "$defs": {"Target": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}},
+        }));
+        let p = prepare_schema(&input, true).unwrap();
+        assert!(p.strict);
+        assert_eq!(
+            p.parameters["properties"]["default"],
+            json!({"type": "string"})
+        );
+        assert_eq!(
+            p.parameters["properties"]["target"],
+            json!({"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"],
+                   "additionalProperties": false, "description": "Where."})
+        );
+        // A keyword strict mode lacks: sent as given, not strict.
+        let input = object(json!({
+            "type": "object",
+            "properties": {"tags": {"type": "object", "properties": {}, "minProperties": 1}},
+        }));
+        let p = prepare_schema(&input, true).unwrap();
+        assert!(!p.strict);
+        assert_eq!(p.parameters, Value::Object(input));
+    }
+
+    #[test]
     fn arguments_drop_nulls_of_optional_properties() {
         let args = call_arguments(
             r#"{"path":"a","depth":null,"other":null}"#,
