@@ -10,51 +10,63 @@
 
 mod common;
 
-use agents::openai::OpenAIApi;
+use std::sync::Arc;
+
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents::{AgentToolEvent, ModelStreamEvent};
 use agents_testkit::Reply;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![
-            // The orchestrator asks the Spanish translator...
-            Reply::function_call(
-                "call_es",
-                "translate_to_spanish",
-                r#"{"input":"Good morning, friends!"}"#,
-            ),
-            // ...which answers in its nested run.
-            Reply::text("¡Buenos días, amigos!"),
-            // Then the French translator, in another nested run.
-            Reply::function_call(
-                "call_fr",
-                "translate_to_french",
-                r#"{"input":"Good morning, friends!"}"#,
-            ),
-            Reply::text("Bonjour, les amis !").chunked(5),
-            // The orchestrator sums up.
-            Reply::text("Spanish: ¡Buenos días, amigos!\nFrench: Bonjour, les amis !"),
-        ],
-    )
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        // The orchestrator asks the Spanish translator...
+        Reply::function_call(
+            "call_es",
+            "translate_to_spanish",
+            r#"{"input":"Good morning, friends!"}"#,
+        ),
+        // ...which answers in its nested run.
+        Reply::text("¡Buenos días, amigos!"),
+        // Then the French translator, in another nested run.
+        Reply::function_call(
+            "call_fr",
+            "translate_to_french",
+            r#"{"input":"Good morning, friends!"}"#,
+        ),
+        Reply::text("Bonjour, les amis !").chunked(5),
+        // The orchestrator sums up.
+        Reply::text("Spanish: ¡Buenos días, amigos!\nFrench: Bonjour, les amis !"),
+    ])
     .await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
 
     let spanish: Agent = Agent::builder("Spanish translator")
         .instructions("Translate the user's message to Spanish. Reply with the translation only.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .build();
     let french: Agent = Agent::builder("French translator")
         .instructions("Translate the user's message to French. Reply with the translation only.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .build();
     let orchestrator: Agent = Agent::builder("Orchestrator")
         .instructions(
             "You translate with your tools, never by yourself. \
              Call each translation tool the user asks for, then list the results.",
         )
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .tool(
             spanish
                 .as_tool("translate_to_spanish", "Translates the input to Spanish.")
@@ -76,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
 
     let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(backend.provider.clone()),
+        model_provider: Some(provider.clone()),
         ..Default::default()
     });
     let result = Runner::run(

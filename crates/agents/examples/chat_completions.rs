@@ -12,8 +12,11 @@
 
 mod common;
 
-use agents::openai::OpenAIApi;
+use std::sync::Arc;
+
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents_testkit::Reply;
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -24,14 +27,23 @@ struct Add {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::ChatCompletions,
-        vec![
-            Reply::function_call("call_add_1", "add", r#"{"a":19,"b":23}"#),
-            Reply::text("19 + 23 = 42."),
-        ],
-    )
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        Reply::function_call("call_add_1", "add", r#"{"a":19,"b":23}"#),
+        Reply::text("19 + 23 = 42."),
+    ])
     .await;
+
+    // The configuration: the OpenAI Chat Completions API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::ChatCompletions);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
 
     let add = FunctionTool::new(
         "add",
@@ -40,11 +52,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let agent: Agent = Agent::builder("Calculator")
         .instructions("Use the add tool for arithmetic, then answer briefly.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .tool(add)
         .build();
     let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(backend.provider.clone()),
+        model_provider: Some(provider.clone()),
         ..Default::default()
     });
     let result = Runner::run(&agent, "What is 19 + 23?", options).await?;

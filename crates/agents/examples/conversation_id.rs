@@ -12,8 +12,11 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents_testkit::Reply;
 
 /// Creates a conversation on a real endpoint: `POST /conversations`.
@@ -41,15 +44,24 @@ async fn create_conversation() -> Result<String, Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![
-            Reply::text("Nice to meet you, Ada."),
-            Reply::text("Your name is Ada."),
-        ],
-    )
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        Reply::text("Nice to meet you, Ada."),
+        Reply::text("Your name is Ada."),
+    ])
     .await;
-    let conversation = if backend._server.is_some() {
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
+    let conversation = if offline.is_some() {
         "conv_offline_example".to_owned()
     } else {
         create_conversation().await?
@@ -58,13 +70,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let agent: Agent = Agent::builder("Assistant")
         .instructions("Reply very concisely.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .build();
     for question in ["My name is Ada.", "What is my name?"] {
         let options = RunOptions::default()
             .conversation_id(conversation.as_str())
             .run_config(RunConfig {
-                model_provider: Some(backend.provider.clone()),
+                model_provider: Some(provider.clone()),
                 ..Default::default()
             });
         println!("User: {question}");

@@ -14,8 +14,9 @@ mod common;
 
 use std::sync::Arc;
 
-use agents::openai::OpenAIApi;
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents::{Error, GuardrailOutput, ToolInputGuardrailData};
 use agents_testkit::Reply;
 
@@ -36,33 +37,42 @@ struct Account {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![
-            // Run 1: the guardrail agent flags homework; the support agent never runs.
-            Reply::text(
-                r#"{"is_math_homework":true,"reasoning":"The user asks to solve an equation."}"#,
-            ),
-            // Run 2: not homework; the support agent answers.
-            Reply::text(r#"{"is_math_homework":false,"reasoning":"A question about a bill."}"#),
-            Reply::text("Your last invoice is available under Settings → Billing."),
-            // Run 3: not homework; the support agent looks up an account the
-            // tool guardrail refuses, then reads the rejection.
-            Reply::text(r#"{"is_math_homework":false,"reasoning":"An account question."}"#),
-            Reply::function_call("call_1", "lookup_account", r#"{"account_id":"ACC-999"}"#),
-            Reply::text("I'm sorry, I can only look up your own account (ACC-123)."),
-        ],
-    )
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        // Run 1: the guardrail agent flags homework; the support agent never runs.
+        Reply::text(
+            r#"{"is_math_homework":true,"reasoning":"The user asks to solve an equation."}"#,
+        ),
+        // Run 2: not homework; the support agent answers.
+        Reply::text(r#"{"is_math_homework":false,"reasoning":"A question about a bill."}"#),
+        Reply::text("Your last invoice is available under Settings → Billing."),
+        // Run 3: not homework; the support agent looks up an account the
+        // tool guardrail refuses, then reads the rejection.
+        Reply::text(r#"{"is_math_homework":false,"reasoning":"An account question."}"#),
+        Reply::function_call("call_1", "lookup_account", r#"{"account_id":"ACC-999"}"#),
+        Reply::text("I'm sorry, I can only look up your own account (ACC-123)."),
+    ])
     .await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
     let config = RunConfig {
-        model_provider: Some(backend.provider.clone()),
+        model_provider: Some(provider.clone()),
         ..Default::default()
     };
 
     // The guardrail: an agent whose final output is a `HomeworkCheck`.
     let checker: Agent = Agent::builder("Homework check")
         .instructions("Decide whether the user is asking you to do their math homework.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .output_type::<HomeworkCheck>()
         .build();
     let guard_config = config.clone();
@@ -114,7 +124,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let support: Agent = Agent::builder("Customer support")
         .instructions("Help the customer (account ACC-123) with their account and bills.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .input_guardrail(homework_guardrail)
         .tool(lookup)
         .build();

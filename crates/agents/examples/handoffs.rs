@@ -13,8 +13,11 @@
 mod common;
 
 use agents::handoff::filters;
-use agents::openai::OpenAIApi;
+use std::sync::Arc;
+
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents::RunItemKind;
 use agents_testkit::Reply;
 
@@ -27,40 +30,49 @@ struct BillingEscalation {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![
-            // Triage hands off to billing, with its reason.
-            Reply::function_call(
-                "call_handoff_1",
-                "transfer_to_billing_agent",
-                r#"{"reason":"The customer was charged twice for one subscription."}"#,
-            ),
-            // Billing answers.
-            Reply::text(
-                "I'm sorry about the double charge. I've flagged the duplicate payment; \
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        // Triage hands off to billing, with its reason.
+        Reply::function_call(
+            "call_handoff_1",
+            "transfer_to_billing_agent",
+            r#"{"reason":"The customer was charged twice for one subscription."}"#,
+        ),
+        // Billing answers.
+        Reply::text(
+            "I'm sorry about the double charge. I've flagged the duplicate payment; \
                  the refund will reach your card within 5 business days.",
-            ),
-        ],
-    )
+        ),
+    ])
     .await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
 
     let billing: Agent = Agent::builder("Billing agent")
         .handoff_description("Charges, invoices and refunds.")
         .instructions("You handle billing questions. Be concrete about refunds and timelines.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .build();
     let technical: Agent = Agent::builder("Technical support")
         .handoff_description("Bugs, crashes and how-to questions about the app.")
         .instructions("You troubleshoot the app step by step.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .build();
     let triage: Agent = Agent::builder("Triage")
         .instructions(
             "Find out what the customer needs and hand off to the right specialist. \
              Do not answer yourself.",
         )
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .handoff(
             Handoff::to(&billing).on_handoff_typed(|_ctx, e: BillingEscalation| async move {
                 println!("[on_handoff] billing escalation: {}", e.reason);
@@ -71,7 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build();
 
     let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(backend.provider.clone()),
+        model_provider: Some(provider.clone()),
         ..Default::default()
     });
     let mut run = Runner::run_streamed(

@@ -24,8 +24,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use agents::openai::OpenAIApi;
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents::{Always, RunItemKind, RunState, ToolApprovalItem};
 use agents_testkit::Reply;
 
@@ -67,21 +68,30 @@ fn ask(item: &ToolApprovalItem) -> Result<bool, Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![
-            Reply::function_call("call_list_1", "list_files", "{}").with_function_call(
-                "call_delete_1",
-                "delete_file",
-                r#"{"path":"drafts/old-notes.txt"}"#,
-            ),
-            Reply::text(
-                "I listed your files and handled drafts/old-notes.txt as you decided; \
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        Reply::function_call("call_list_1", "list_files", "{}").with_function_call(
+            "call_delete_1",
+            "delete_file",
+            r#"{"path":"drafts/old-notes.txt"}"#,
+        ),
+        Reply::text(
+            "I listed your files and handled drafts/old-notes.txt as you decided; \
                  the tool result above says what happened.",
-            ),
-        ],
-    )
+        ),
+    ])
     .await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
 
     let list_files = FunctionTool::new(
         "list_files",
@@ -104,13 +114,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "You manage the user's files. List them first, then do what the user asks. \
              Deleting a file needs the user's approval.",
         )
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .tool(list_files)
         .tool(delete_file)
         .build();
     let options = || {
         RunOptions::default().run_config(RunConfig {
-            model_provider: Some(Arc::clone(&backend.provider)),
+            model_provider: Some(Arc::clone(&provider)),
             ..Default::default()
         })
     };

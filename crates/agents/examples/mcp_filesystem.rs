@@ -21,8 +21,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use agents::openai::OpenAIApi;
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents::{RunItemKind, RunSession};
 use agents_mcp::{McpToolkit, Stderr, StdioServer};
 use agents_testkit::Reply;
@@ -77,26 +78,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // What the model would do offline: list the directory, read the to-do
     // list, answer.
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![
-            Reply::function_call(
-                "call_list",
-                "list_directory",
-                serde_json::json!({ "path": dir }).to_string(),
-            ),
-            Reply::function_call(
-                "call_read",
-                "read_text_file",
-                serde_json::json!({ "path": dir.join("TODO.txt") }).to_string(),
-            ),
-            Reply::text(
-                "Two things are open: renew the TLS certificate before 1 March, and answer Ada \
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        Reply::function_call(
+            "call_list",
+            "list_directory",
+            serde_json::json!({ "path": dir }).to_string(),
+        ),
+        Reply::function_call(
+            "call_read",
+            "read_text_file",
+            serde_json::json!({ "path": dir.join("TODO.txt") }).to_string(),
+        ),
+        Reply::text(
+            "Two things are open: renew the TLS certificate before 1 March, and answer Ada \
                  about the budget.",
-            ),
-        ],
-    )
+        ),
+    ])
     .await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
 
     let files = McpToolkit::builder(
         "files",
@@ -121,14 +131,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              files say.",
             dir.display()
         ))
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .toolkit(files)
         .build();
 
     // The run session starts the server once and stops it on close().
     let session = RunSession::open(&agent, Arc::new(())).await?;
     let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(backend.provider.clone()),
+        model_provider: Some(provider.clone()),
         ..Default::default()
     });
     let question = "What is still on my to-do list?";

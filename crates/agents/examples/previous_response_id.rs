@@ -16,8 +16,11 @@
 
 mod common;
 
-use agents::openai::OpenAIApi;
+use std::sync::Arc;
+
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents_testkit::Reply;
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -28,15 +31,24 @@ struct City {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![
-            Reply::function_call("call_1", "get_weather", r#"{"city":"Paris"}"#),
-            Reply::text("It is sunny in Paris."),
-            Reply::text("Take sunglasses rather than an umbrella."),
-        ],
-    )
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        Reply::function_call("call_1", "get_weather", r#"{"city":"Paris"}"#),
+        Reply::text("It is sunny in Paris."),
+        Reply::text("Take sunglasses rather than an umbrella."),
+    ])
     .await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
     let weather = FunctionTool::new(
         "get_weather",
         "Current weather of a city.",
@@ -46,12 +58,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let agent: Agent = Agent::builder("Assistant")
         .instructions("Reply very concisely. Use get_weather for weather questions.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .tool(weather)
         .build();
     let options = || {
         RunOptions::default().run_config(RunConfig {
-            model_provider: Some(backend.provider.clone()),
+            model_provider: Some(provider.clone()),
             ..Default::default()
         })
     };

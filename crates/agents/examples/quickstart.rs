@@ -11,8 +11,11 @@ mod common;
 
 use std::io::Write;
 
-use agents::openai::OpenAIApi;
+use std::sync::Arc;
+
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents::{ModelStreamEvent, RunItemKind};
 use agents_testkit::Reply;
 
@@ -24,26 +27,33 @@ async fn get_weather(#[arg("The city to look up")] city: String) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![
-            Reply::function_call("call_weather_1", "get_weather", r#"{"city":"Paris"}"#),
-            Reply::text(
-                "It is sunny and 22 °C in Paris: a fine afternoon for a walk along the Seine.",
-            )
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![
+        Reply::function_call("call_weather_1", "get_weather", r#"{"city":"Paris"}"#),
+        Reply::text("It is sunny and 22 °C in Paris: a fine afternoon for a walk along the Seine.")
             .chunked(6),
-        ],
-    )
+    ])
     .await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
 
     let agent: Agent = Agent::builder("Weather assistant")
         .instructions("Answer weather questions. Always call get_weather first.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .tool(get_weather())
         .build();
 
     let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(backend.provider.clone()),
+        model_provider: Some(provider.clone()),
         ..Default::default()
     });
     let mut run = Runner::run_streamed(&agent, "What's the weather in Paris?", options);

@@ -19,9 +19,10 @@ mod common;
 
 use std::sync::Arc;
 
-use agents::openai::OpenAIApi;
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
 use agents::MemorySession;
+use agents::ModelProvider;
 use agents_testkit::Reply;
 
 async fn conversation(
@@ -62,14 +63,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Reply::text("Your name is Ada."),
         ]
     };
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        script().into_iter().chain(script()).collect(),
-    )
-    .await;
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(script().into_iter().chain(script()).collect()).await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
     let agent: Agent = Agent::builder("Assistant")
         .instructions("Reply very concisely.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .build();
 
     #[cfg(feature = "sqlite")]
@@ -82,13 +91,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         };
         let sqlite = SqliteSession::open(&path, "user_123")?;
         sqlite.clear().await?; // start this demo afresh
-        conversation("SQLite", &agent, Arc::new(sqlite), &backend.provider).await?;
+        conversation("SQLite", &agent, Arc::new(sqlite), &provider).await?;
         println!("(stored in {})", path.display());
     }
     #[cfg(not(feature = "sqlite"))]
     println!("(built without the `sqlite` feature: add `--features sqlite` for SqliteSession)");
 
     let memory = MemorySession::new("user_456");
-    conversation("in memory", &agent, Arc::new(memory), &backend.provider).await?;
+    conversation("in memory", &agent, Arc::new(memory), &provider).await?;
     Ok(())
 }

@@ -8,8 +8,11 @@
 
 mod common;
 
-use agents::openai::OpenAIApi;
+use std::sync::Arc;
+
+use agents::openai::{OpenAIApi, OpenAIProvider};
 use agents::prelude::*;
+use agents::ModelProvider;
 use agents_testkit::Reply;
 
 #[derive(serde::Deserialize, schemars::JsonSchema)]
@@ -24,20 +27,29 @@ struct Recipe {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let backend = common::backend(
-        OpenAIApi::Responses,
-        vec![Reply::text(
-            r#"{"title":"Pancakes","ingredients":["200 g flour","2 eggs","300 ml milk"],"minutes":20}"#,
-        )],
-    )
+    // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
+    // the model, with these replies.
+    let offline = common::offline_server(vec![Reply::text(
+        r#"{"title":"Pancakes","ingredients":["200 g flour","2 eggs","300 ml milk"],"minutes":20}"#,
+    )])
     .await;
+
+    // The configuration: the OpenAI Responses API, with the key and base URL
+    // from the environment (OPENAI_API_KEY, OPENAI_BASE_URL). Offline, only
+    // the base URL and the key point at the local server.
+    let mut provider = OpenAIProvider::builder().api(OpenAIApi::Responses);
+    if let Some(server) = &offline {
+        provider = provider.base_url(server.base_url()).api_key("offline");
+    }
+    let provider: Arc<dyn ModelProvider> = Arc::new(provider.build());
+    let model = std::env::var("OPENAI_MODEL").unwrap_or_else(|_| "gpt-4.1-mini".to_owned());
     let agent: Agent = Agent::builder("Chef")
         .instructions("Give one simple recipe.")
-        .model(backend.model.as_str())
+        .model(model.as_str())
         .output_type::<Recipe>()
         .build();
     let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(backend.provider.clone()),
+        model_provider: Some(provider.clone()),
         ..Default::default()
     });
     let result = Runner::run(&agent, "Something sweet for breakfast?", options).await?;
