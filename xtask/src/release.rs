@@ -27,10 +27,12 @@ commands:
                                Cargo.toml) and updates Cargo.lock; needs a clean tree
   changelog                    writes this version's section of CHANGELOG.md from the
                                commits since the last tag
-  check [--skip-ci]            everything a publish needs: clean tree, cargo package,
-                               semver checks against the last tag, docs, each feature
-                               alone, and `cargo xtask ci` (--skip-ci: only for the
-                               release end-to-end test, which runs inside ci)
+  check [--skip-ci] [--registry NAME]
+                               everything a publish needs: clean tree, cargo package
+                               (for the registry publish will use), semver checks
+                               against the last tag, docs, each feature alone, and
+                               `cargo xtask ci` (--skip-ci: only for the release
+                               end-to-end test, which runs inside ci)
   publish [--registry NAME] [--dry-run]
                                publishes in dependency order, waits for each crate in
                                the index, resumes after an interruption, tags vX.Y.Z
@@ -70,13 +72,19 @@ pub fn release(args: &[String]) -> Result<(), String> {
         }
         "check" => {
             let mut skip_ci = false;
-            for a in rest {
+            let mut registry = None;
+            let mut it = rest.iter();
+            while let Some(a) = it.next() {
                 match a.as_str() {
                     "--skip-ci" => skip_ci = true,
+                    "--registry" => {
+                        registry =
+                            Some(it.next().ok_or("--registry needs a registry name")?.clone())
+                    }
                     other => return Err(format!("unknown check option `{other}`")),
                 }
             }
-            check(skip_ci)
+            check(skip_ci, registry.as_deref())
         }
         "publish" => {
             let mut registry = None;
@@ -992,7 +1000,7 @@ fn broken_items(output: &str) -> Vec<String> {
         .collect()
 }
 
-fn check(skip_ci: bool) -> Result<(), String> {
+fn check(skip_ci: bool, registry: Option<&str>) -> Result<(), String> {
     let started = Instant::now();
     let ws = Workspace::load()?;
     require_clean_tree(&ws.root, "check")?;
@@ -1032,6 +1040,11 @@ fn check(skip_ci: bool) -> Result<(), String> {
     let mut package = vec!["package", "--locked"];
     for n in &names {
         package.extend(["--package", n]);
+    }
+    if let Some(r) = registry {
+        // The overlay stands in for the registry the crates will be
+        // published to.
+        package.extend(["--registry", r]);
     }
     run(&ws.root, "cargo", &package, &[])?;
 

@@ -274,7 +274,7 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
         !ok && out.contains("needs a clean git tree") && out.contains("stray.txt"),
         "bump on a dirty tree"
     );
-    let (ok, out) = env.release(&["check", "--skip-ci"], &[]);
+    let (ok, out) = env.release(&["check", "--skip-ci", "--registry", "local"], &[]);
     assert!(
         !ok && out.contains("needs a clean git tree"),
         "check on a dirty tree"
@@ -317,7 +317,7 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
 
     // check (no tag yet: semver is skipped with a note).
     let phase = Instant::now();
-    let (ok, out) = env.release(&["check", "--skip-ci"], &[]);
+    let (ok, out) = env.release(&["check", "--skip-ci", "--registry", "local"], &[]);
     assert!(ok, "check failed:\n{out}");
     assert!(out.contains("no release tag yet"), "semver skip is noted");
     assert!(
@@ -431,7 +431,7 @@ async fn main() {
         let (ok, out) = env.release(&["bump", "patch"], &[]);
         assert!(ok, "bump patch failed:\n{out}");
         env.commit_all("chore(release): 0.2.1");
-        let (ok, out) = env.release(&["check", "--skip-ci"], &[]);
+        let (ok, out) = env.release(&["check", "--skip-ci", "--registry", "local"], &[]);
         assert!(
             !ok,
             "a breaking change in a patch release must fail check:\n{out}"
