@@ -573,7 +573,9 @@ fn redact_patterns(text: &str) -> String {
         let span = if is_credential_name(ident) {
             value_after_name(b, end)
         } else if ident.eq_ignore_ascii_case("bearer") {
+            // In `Bearer Bearer <token>`, the second `Bearer` takes the token.
             token_after(b, end)
+                .filter(|(from, to)| !text[*from..*to].eq_ignore_ascii_case("bearer"))
         } else if ident.len() >= 11 && ident.starts_with("sk-") {
             Some((start + 3, end))
         } else {
@@ -889,6 +891,7 @@ mod tests {
             let text = format!("{prefix} Bearer {token} {suffix}");
             let out = redact_text(&text, &[]);
             proptest::prop_assert!(!out.contains(&format!("Bearer {token}")), "{out}");
+            proptest::prop_assert!(!out.contains(&token), "{out}");
             let _ = redact_text(&prefix, std::slice::from_ref(&suffix));
         }
     }
@@ -1055,6 +1058,7 @@ mod tests {
             ),
             ("'api_key': 'sk-proj-123456789'", "'api_key': '<redacted>'"),
             ("sent bearer   abc.def", "sent bearer   <redacted>"),
+            ("Bearer Bearer abcdef", "Bearer Bearer <redacted>"),
             (
                 "Incorrect API key provided: sk-proj-AbCdEfGh1234.",
                 "Incorrect API key provided: sk-<redacted>.",
