@@ -38,7 +38,12 @@ pub struct RunErrorDetails {
 }
 
 /// A failed run. Carries the cause and the work done so far, so nothing is lost.
-#[derive(Debug)]
+///
+/// `Display` is one line: the cause, where the run was, and a hint when one
+/// helps (a 401 says to check the API key). `Debug` shows the cause and the
+/// size of the work done, not the whole transcript, so that `main` returning
+/// `Result<(), Box<dyn Error>>` prints something readable; the work itself is
+/// in [`RunError::details`].
 pub struct RunError {
     /// What went wrong.
     pub error: Error,
@@ -107,9 +112,49 @@ impl RunError {
     }
 }
 
+impl RunError {
+    /// What the user can do about this error, when the cause suggests it.
+    pub fn hint(&self) -> Option<&'static str> {
+        use agents_core::ModelError;
+        Some(match &self.error {
+            Error::Model(ModelError::Http { status: 401, .. }) => {
+                "check the API key (OPENAI_API_KEY for OpenAI)"
+            }
+            Error::Model(ModelError::Http { status: 403, .. }) => {
+                "the API key is not allowed to use this model or project"
+            }
+            Error::Model(ModelError::Http { status: 404, .. }) => {
+                "check the model name and the base URL (OPENAI_BASE_URL)"
+            }
+            Error::Model(ModelError::Http { status: 429, .. }) => {
+                "rate limited or out of quota: enable retries in ModelSettings, or wait"
+            }
+            Error::Model(ModelError::Connection(_)) => {
+                "is the server reachable? check the base URL (OPENAI_BASE_URL)"
+            }
+            Error::Model(ModelError::UnknownModel(_)) => {
+                "name a model the provider knows, or set RunConfig::model_provider"
+            }
+            Error::MaxTurnsExceeded { .. } => {
+                "raise RunOptions::max_turns, or give an on_max_turns handler"
+            }
+            Error::Cancelled => "RunError::to_state gives a state to resume from",
+            _ => return None,
+        })
+    }
+}
+
 impl fmt::Display for RunError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.error)?;
+        // One line, whatever the cause's text holds.
+        let cause = self.error.to_string();
+        let mut words = cause.split_whitespace();
+        if let Some(first) = words.next() {
+            f.write_str(first)?;
+            for word in words {
+                write!(f, " {word}")?;
+            }
+        }
         if !self.details.last_agent.is_empty() {
             write!(
                 f,
@@ -119,7 +164,23 @@ impl fmt::Display for RunError {
                 self.details.new_items.len()
             )?;
         }
+        if let Some(hint) = self.hint() {
+            write!(f, "; hint: {hint}")?;
+        }
         Ok(())
+    }
+}
+
+impl fmt::Debug for RunError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.details;
+        f.debug_struct("RunError")
+            .field("error", &self.error)
+            .field("last_agent", &d.last_agent)
+            .field("turns", &d.turns)
+            .field("new_items", &d.new_items.len())
+            .field("usage", &d.usage)
+            .finish_non_exhaustive()
     }
 }
 

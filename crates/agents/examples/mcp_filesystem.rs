@@ -57,7 +57,18 @@ fn sample_dir(root: &Path) -> std::io::Result<PathBuf> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    // A failed run prints one line with a hint (a 401 says to check the key).
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let entry = server_entry();
     if !node_available() || !entry.is_file() {
         eprintln!(

@@ -30,7 +30,18 @@ struct City {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    // A failed run prints one line with a hint (a 401 says to check the key).
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Offline unless OPENAI_API_KEY is set: a scripted local server then plays
     // the model, with these replies.
     let offline = common::offline_server(vec![

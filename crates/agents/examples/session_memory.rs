@@ -56,7 +56,18 @@ async fn conversation(
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
+async fn main() -> std::process::ExitCode {
+    // A failed run prints one line with a hint (a 401 says to check the key).
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
     let script = || {
         [
             Reply::text("Nice to meet you, Ada. The Golden Gate Bridge is in San Francisco."),
