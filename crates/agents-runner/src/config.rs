@@ -324,6 +324,14 @@ impl<C> RunOptions<C> {
         self
     }
 
+    /// Resolves the agents' model names through `provider` in this run
+    /// (sets [`RunConfig::model_provider`]), without spelling out a whole
+    /// `RunConfig`.
+    pub fn model_provider(mut self, provider: Arc<dyn ModelProvider>) -> Self {
+        self.run_config.model_provider = Some(provider);
+        self
+    }
+
     /// Sets the turn limit (`None` = unlimited).
     pub fn max_turns(mut self, max_turns: Option<u32>) -> Self {
         self.max_turns = max_turns;
