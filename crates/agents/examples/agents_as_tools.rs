@@ -98,10 +98,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         )
         .build();
 
-    let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(provider.clone()),
-        ..Default::default()
-    });
+    let options = RunOptions::default().model_provider(provider.clone());
     let result = Runner::run(
         &orchestrator,
         "Say 'Good morning, friends!' in Spanish and in French.",

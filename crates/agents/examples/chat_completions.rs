@@ -66,10 +66,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .model(model.as_str())
         .tool(add)
         .build();
-    let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(provider.clone()),
-        ..Default::default()
-    });
+    let options = RunOptions::default().model_provider(provider.clone());
     let result = Runner::run(&agent, "What is 19 + 23?", options).await?;
     println!("{}", result.final_output_text());
     println!("({} model requests)", result.usage.requests);

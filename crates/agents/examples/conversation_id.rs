@@ -86,10 +86,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
     for question in ["My name is Ada.", "What is my name?"] {
         let options = RunOptions::default()
             .conversation_id(conversation.as_str())
-            .run_config(RunConfig {
-                model_provider: Some(provider.clone()),
-                ..Default::default()
-            });
+            .model_provider(provider.clone());
         println!("User: {question}");
         let result = Runner::run(&agent, question, options).await?;
         println!("Assistant: {}", result.final_output_text());

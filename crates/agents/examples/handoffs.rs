@@ -93,10 +93,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .handoff(Handoff::to(&technical).input_filter(filters::remove_all_tools))
         .build();
 
-    let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(provider.clone()),
-        ..Default::default()
-    });
+    let options = RunOptions::default().model_provider(provider.clone());
     let mut run = Runner::run_streamed(
         &triage,
         "Hi, I was charged twice for my subscription this month.",

@@ -129,12 +129,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .tool(list_files)
         .tool(delete_file)
         .build();
-    let options = || {
-        RunOptions::default().run_config(RunConfig {
-            model_provider: Some(Arc::clone(&provider)),
-            ..Default::default()
-        })
-    };
+    let options = || RunOptions::default().model_provider(Arc::clone(&provider));
 
     let (state_file, keep_file) = match std::env::var_os("HITL_STATE_FILE") {
         Some(p) => (PathBuf::from(p), true),

@@ -52,12 +52,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .instructions("Reply very concisely.")
         .model(model.as_str())
         .build();
-    let options = || {
-        RunOptions::default().run_config(RunConfig {
-            model_provider: Some(provider.clone()),
-            ..Default::default()
-        })
-    };
+    let options = || RunOptions::default().model_provider(provider.clone());
 
     let question = "My name is Ada. Where is the Golden Gate Bridge?";
     println!("User: {question}");

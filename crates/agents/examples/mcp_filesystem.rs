@@ -148,10 +148,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // The run session starts the server once and stops it on close().
     let session = RunSession::open(&agent, Arc::new(())).await?;
-    let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(provider.clone()),
-        ..Default::default()
-    });
+    let options = RunOptions::default().model_provider(provider.clone());
     let question = "What is still on my to-do list?";
     println!("User: {question}");
     let result = session.run(question, options).await?;

@@ -72,12 +72,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .model(model.as_str())
         .tool(weather)
         .build();
-    let options = || {
-        RunOptions::default().run_config(RunConfig {
-            model_provider: Some(provider.clone()),
-            ..Default::default()
-        })
-    };
+    let options = || RunOptions::default().model_provider(provider.clone());
 
     println!("User: What's the weather in Paris?");
     let first = Runner::run(

@@ -63,10 +63,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .tool(get_weather())
         .build();
 
-    let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(provider.clone()),
-        ..Default::default()
-    });
+    let options = RunOptions::default().model_provider(provider.clone());
     let mut run = Runner::run_streamed(&agent, "What's the weather in Paris?", options);
     while let Some(event) = run.next().await {
         match event {

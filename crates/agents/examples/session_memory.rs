@@ -38,10 +38,7 @@ async fn conversation(
     ] {
         let options = RunOptions::default()
             .session(Arc::clone(&session))
-            .run_config(RunConfig {
-                model_provider: Some(Arc::clone(provider)),
-                ..Default::default()
-            });
+            .model_provider(Arc::clone(provider));
         println!("User: {question}");
         let result = Runner::run(agent, question, options).await?;
         println!("Assistant: {}", result.final_output_text());

@@ -59,10 +59,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .model(model.as_str())
         .output_type::<Recipe>()
         .build();
-    let options = RunOptions::default().run_config(RunConfig {
-        model_provider: Some(provider.clone()),
-        ..Default::default()
-    });
+    let options = RunOptions::default().model_provider(provider.clone());
     let result = Runner::run(&agent, "Something sweet for breakfast?", options).await?;
     let recipe: Recipe = result.final_output_as()?;
     println!("{} ({} minutes)", recipe.title, recipe.minutes);
