@@ -791,7 +791,13 @@ fn plan() -> Result<(), String> {
         (Some(_), false) => println!("\nsemver-checks: not installed (cargo install --locked cargo-semver-checks); using the commit messages only"),
         (Some(t), true) => {
             let names: Vec<&str> = order.iter().map(|c| c.name.as_str()).collect();
-            let (ok, _) = semver_checks(&ws.root, t, &names, Some(Level::Patch))?;
+            // The largest release type that still forbids breaking changes.
+            let within = if ws.version.major == 0 {
+                Level::Patch
+            } else {
+                Level::Minor
+            };
+            let (ok, _) = semver_checks(&ws.root, t, &names, Some(within))?;
             println!("\nsemver-checks against {t}: {}", if ok { "no breaking change" } else { "breaking changes found" });
             breaking |= !ok;
         }
