@@ -281,7 +281,7 @@ pub struct ReadmeDoctests;
 pub struct MultiAgentGuideDoctests;
 
 /// The human-in-the-loop guide's examples, compiled as doc-tests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "testing"))]
 #[doc = include_str!("../../../docs/human_in_the_loop.md")]
 pub struct HumanInTheLoopGuideDoctests;
 
@@ -289,6 +289,11 @@ pub struct HumanInTheLoopGuideDoctests;
 #[cfg(all(doctest, feature = "sqlite", feature = "testing"))]
 #[doc = include_str!("../../../docs/sessions.md")]
 pub struct SessionsGuideDoctests;
+
+/// The errors guide's examples, compiled as doc-tests.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../../../docs/errors.md")]
+pub struct ErrorsGuideDoctests;
 
 /// The MCP guide's examples, compiled as doc-tests.
 #[cfg(all(doctest, feature = "mcp"))]
