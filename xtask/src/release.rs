@@ -32,10 +32,13 @@ commands:
                                (for the registry publish will use), semver checks
                                against the last tag, docs, each feature alone, and
                                `cargo xtask ci` (--skip-ci: only for the release
-                               end-to-end test, which runs inside ci)
+                               end-to-end test)
   publish [--registry NAME] [--dry-run]
                                publishes in dependency order, waits for each crate in
                                the index, resumes after an interruption, tags vX.Y.Z
+  e2e                          the end-to-end test of this flow against a local
+                               cargo-http-registry (installs the tools it needs;
+                               takes many minutes)
 
 See docs/RELEASING.md for the whole flow.";
 
@@ -58,6 +61,10 @@ pub fn release(args: &[String]) -> Result<(), String> {
         return Ok(());
     }
     match cmd.as_str() {
+        "e2e" => {
+            no_options(cmd, rest)?;
+            end_to_end_step()
+        }
         "plan" => {
             no_options(cmd, rest)?;
             plan()
@@ -1103,7 +1110,7 @@ fn check(skip_ci: bool, registry: Option<&str>) -> Result<(), String> {
     Ok(())
 }
 
-/// The `release-e2e` step of `cargo xtask ci`: installs the registry
+/// `cargo xtask release e2e`: installs the registry
 /// server and cargo-semver-checks when missing (timed), then runs the
 /// release end-to-end test (`xtask/tests/release_e2e.rs`), timed too.
 pub fn end_to_end_step() -> Result<(), String> {
