@@ -4,6 +4,7 @@
 use std::any::Any;
 use std::borrow::Cow;
 use std::collections::HashSet;
+use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
@@ -13,11 +14,12 @@ use agents_core::guardrail::{
     ToolOutputGuardrailData,
 };
 use agents_core::handoff::{default_history_mapper, HistoryMapper, InputFilter};
+use agents_core::model::Prompt;
 use agents_core::{
-    Agent, AgentModel, Error, FinalOutput, FunctionCall, GuardrailOutput, Handoff,
-    HandoffInputData, Hooks, InputGuardrailResult, Item, Model, ModelError, ModelProvider,
-    ModelRequest, ModelResponse, ModelStreamEvent, OutputGuardrailResult, OutputType, Role,
-    RunContext, RunItem, RunItemKind, Tool, ToolContext, ToolError, ToolOutput, ToolSpec,
+    Agent, AgentModel, Error, FinalOutput, FunctionCall, GuardrailOutput, HandoffInputData, Hooks,
+    InputGuardrailResult, Item, Model, ModelError, ModelProvider, ModelRequest, ModelResponse,
+    ModelSettings, ModelStreamEvent, OutputGuardrailResult, OutputType, Role, RunContext, RunItem,
+    RunItemKind, Tool, ToolContext, ToolError, ToolOutput, ToolSpec,
 };
 use futures::future::{join_all, BoxFuture};
 use futures::{FutureExt, StreamExt};
@@ -79,6 +81,22 @@ enum HistoryEdit {
     Filter(InputFilter),
     /// Nested history, with the handoff's or the run's mapper (else the default).
     Nest(Option<HistoryMapper>),
+}
+
+/// What the model sees this turn, resolved before the call.
+struct TurnSetup<C> {
+    agent: Agent<C>,
+    roster: Vec<Arc<dyn Tool<C>>>,
+    /// The enabled handoffs, as positions in `agent.handoffs()`.
+    handoffs: Vec<usize>,
+    instructions: Option<String>,
+    settings: ModelSettings,
+    prompt: Option<Prompt>,
+    model: Arc<dyn Model>,
+    /// Input guardrails that run alongside the model call (first turn).
+    parallel_guardrails: Vec<agents_core::InputGuardrail<C>>,
+    /// What the input guardrails check.
+    guard_input: Arc<[Item]>,
 }
 
 /// Tool guardrail results of one turn's calls, in call order.
@@ -296,85 +314,84 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         Ok(())
     }
 
-    /// Runs one turn: one model call, then the tools and handoffs it asked for.
+    /// Runs one turn: one model call, then the tools and handoffs it asked
+    /// for. The phases, in order: [`count_turn`](Self::count_turn),
+    /// [`prepare_turn`](Self::prepare_turn), [`call_model`](Self::call_model),
+    /// [`process_response`](Self::process_response), then
+    /// [`resolve_turn`](Self::resolve_turn).
     async fn step(&mut self) -> Result<TurnOutcome, Error> {
         if let Some(plan) = self.before_model_turn().await? {
             // A resumed run finishes its interrupted turn without a model call.
             return self.resolve_turn(plan).await;
         }
+        if let Some(outcome) = self.count_turn()? {
+            return Ok(outcome);
+        }
+        let turn = self.prepare_turn().await?;
+        let response = self.call_model(&turn).await?;
+        let plan = self.process_response(turn, response);
+        self.resolve_turn(plan).await
+    }
+
+    /// Counts the turn against `max_turns`. Past the limit the run fails,
+    /// unless the max-turns handler gives a final output.
+    fn count_turn(&mut self) -> Result<Option<TurnOutcome>, Error> {
         self.turn += 1;
-        if let Some(max) = self.opts.max_turns {
-            if self.turn > max {
-                self.turn -= 1;
-                if let Some(handler) = &self.opts.max_turns_handler {
-                    let data = MaxTurnsData {
-                        max_turns: max,
-                        agent: self.agent.name(),
-                        new_items: &self.new_items,
-                    };
-                    if let Some(output) = handler(&data) {
-                        return Ok(TurnOutcome::Final(output));
-                    }
-                }
-                return Err(Error::MaxTurnsExceeded { max_turns: max });
+        let Some(max) = self.opts.max_turns else {
+            return Ok(None);
+        };
+        if self.turn <= max {
+            return Ok(None);
+        }
+        self.turn -= 1;
+        if let Some(handler) = &self.opts.max_turns_handler {
+            let data = MaxTurnsData {
+                max_turns: max,
+                agent: self.agent.name(),
+                new_items: &self.new_items,
+            };
+            if let Some(output) = handler(&data) {
+                return Ok(Some(TurnOutcome::Final(output)));
             }
         }
+        Err(Error::MaxTurnsExceeded { max_turns: max })
+    }
+
+    /// Everything before the model call: blocking input guardrails (first
+    /// turn), `on_agent_start`, then what the model sees this turn (tools,
+    /// instructions, handoffs, settings, prompt, model).
+    async fn prepare_turn(&mut self) -> Result<TurnSetup<C>, Error> {
         let agent = self.agent.clone();
-        let agent_name: Arc<str> = Arc::from(agent.name());
         let ctx = self.ctx.clone();
-        let run_hooks = self.opts.hooks.clone();
 
         // Input guardrails: starting agent, first turn only. Blocking ones
         // finish before anything else of the turn runs (hooks included);
         // parallel ones run alongside the model call.
-        let (blocking, parallel) = if self.turn == 1 && agent.ptr_eq(&self.starting_agent) {
-            let all: Vec<_> = agent
-                .input_guardrails()
-                .iter()
-                .chain(&self.opts.run_config.input_guardrails)
-                .cloned()
-                .collect();
-            all.into_iter().partition(|g| !g.run_in_parallel)
-        } else {
-            (Vec::new(), Vec::new())
-        };
+        let (blocking, parallel): (Vec<_>, Vec<_>) =
+            if self.turn == 1 && agent.ptr_eq(&self.starting_agent) {
+                let all: Vec<_> = agent
+                    .input_guardrails()
+                    .iter()
+                    .chain(&self.opts.run_config.input_guardrails)
+                    .cloned()
+                    .collect();
+                all.into_iter().partition(|g| !g.run_in_parallel)
+            } else {
+                (Vec::new(), Vec::new())
+            };
         let guard_input: Arc<[Item]> = if blocking.is_empty() && parallel.is_empty() {
             Arc::from(Vec::new())
         } else {
             Arc::from(self.input.clone())
         };
-        let run_guards = |guards: Vec<agents_core::InputGuardrail<C>>| {
-            let (ctx, agent, input) = (ctx.clone(), agent.clone(), Arc::clone(&guard_input));
-            async move {
-                let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> =
-                    guards
-                        .iter()
-                        .map(|g| {
-                            let fut = g.run(ctx.clone(), agent.clone(), Arc::clone(&input));
-                            let name = g.name.clone();
-                            async move { (name, fut.await) }.boxed()
-                        })
-                        .collect();
-                join_all(runs).await
-            }
-        };
         // Results go straight onto the run, so a tripwire or a failed model
         // call still reports the guardrails that ran.
         if !blocking.is_empty() {
-            let results = run_guards(blocking).await;
+            let results = Self::run_input_guardrails(blocking, &ctx, &agent, &guard_input).await;
             check_input_guardrails(agent.name(), results, &mut self.input_guardrail_results)?;
         }
 
-        if !self.agent_started {
-            self.agent_started = true;
-            Self::fire(
-                run_hooks.as_ref(),
-                agent.hooks(),
-                &ctx,
-                HookEvent::AgentStart(&agent),
-            )
-            .await?;
-        }
+        self.start_agent(&agent).await?;
 
         // Everything the model sees this turn.
         let toolkit_sessions = self.toolkits.for_agent(&agent, &ctx).await?;
@@ -395,28 +412,12 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 text.push_str(&p);
             }
         }
-        let handoffs: Vec<&Handoff<C>> = agent
+        let handoffs: Vec<usize> = agent
             .handoffs()
             .iter()
-            .filter(|h| h.is_enabled(&ctx))
-            .collect();
-        let tool_specs: Vec<ToolSpec<'_>> = roster
-            .iter()
-            .map(|t| ToolSpec {
-                name: Cow::Borrowed(t.name()),
-                description: Cow::Borrowed(t.description()),
-                parameters: Cow::Borrowed(t.parameters()),
-                strict: t.strict(),
-            })
-            .collect();
-        let handoff_specs: Vec<ToolSpec<'_>> = handoffs
-            .iter()
-            .map(|h| ToolSpec {
-                name: Cow::Borrowed(h.tool_name.as_str()),
-                description: Cow::Borrowed(h.tool_description.as_str()),
-                parameters: Cow::Borrowed(&h.input_schema),
-                strict: h.strict,
-            })
+            .enumerate()
+            .filter(|(_, h)| h.is_enabled(&ctx))
+            .map(|(i, _)| i)
             .collect();
         let mut settings = match &self.opts.run_config.model_settings {
             Some(over) => agent.model_settings().resolve(over),
@@ -427,6 +428,83 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         }
         let prompt = agent.resolve_prompt(&ctx);
         let model = self.resolve_model(&agent)?;
+        Ok(TurnSetup {
+            agent,
+            roster,
+            handoffs,
+            instructions,
+            settings,
+            prompt,
+            model,
+            parallel_guardrails: parallel,
+            guard_input,
+        })
+    }
+
+    /// `on_agent_start`, once per agent that takes control.
+    async fn start_agent(&mut self, agent: &Agent<C>) -> Result<(), Error> {
+        if self.agent_started {
+            return Ok(());
+        }
+        self.agent_started = true;
+        Self::fire(
+            self.opts.hooks.as_ref(),
+            agent.hooks(),
+            &self.ctx,
+            HookEvent::AgentStart(agent),
+        )
+        .await
+    }
+
+    /// Runs `guards` concurrently; results in guardrail order.
+    fn run_input_guardrails(
+        guards: Vec<agents_core::InputGuardrail<C>>,
+        ctx: &RunContext<C>,
+        agent: &Agent<C>,
+        input: &Arc<[Item]>,
+    ) -> impl std::future::Future<Output = Vec<(String, Result<GuardrailOutput, String>)>> + 'static
+    {
+        let (ctx, agent, input) = (ctx.clone(), agent.clone(), Arc::clone(input));
+        async move {
+            let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> = guards
+                .iter()
+                .map(|g| {
+                    let fut = g.run(ctx.clone(), agent.clone(), Arc::clone(&input));
+                    let name = g.name.clone();
+                    async move { (name, fut.await) }.boxed()
+                })
+                .collect();
+            join_all(runs).await
+        }
+    }
+
+    /// The model call: `call_model_input_filter`, `on_llm_start`, the call
+    /// itself (with the parallel input guardrails alongside), the usage,
+    /// `on_llm_end`.
+    async fn call_model(&mut self, turn: &TurnSetup<C>) -> Result<ModelResponse, Error> {
+        let agent = &turn.agent;
+        let ctx = self.ctx.clone();
+        let tool_specs: Vec<ToolSpec<'_>> = turn
+            .roster
+            .iter()
+            .map(|t| ToolSpec {
+                name: Cow::Borrowed(t.name()),
+                description: Cow::Borrowed(t.description()),
+                parameters: Cow::Borrowed(t.parameters()),
+                strict: t.strict(),
+            })
+            .collect();
+        let handoff_specs: Vec<ToolSpec<'_>> = turn
+            .handoffs
+            .iter()
+            .filter_map(|&i| agent.handoffs().get(i))
+            .map(|h| ToolSpec {
+                name: Cow::Borrowed(h.tool_name.as_str()),
+                description: Cow::Borrowed(h.tool_description.as_str()),
+                parameters: Cow::Borrowed(&h.input_schema),
+                strict: h.strict,
+            })
+            .collect();
         let output_schema = agent.output_type().map(|t| t.schema());
 
         let pending: &[Item] = if self.server_managed {
@@ -438,7 +516,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let (instructions_ref, input_ref) = match &self.opts.run_config.call_model_input_filter {
             Some(filter) => {
                 let data = ModelInputData {
-                    instructions: instructions.clone(),
+                    instructions: turn.instructions.clone(),
                     input: pending.to_vec(),
                 };
                 filtered = filter(&ctx, data).map_err(|e| {
@@ -446,18 +524,18 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 })?;
                 (filtered.instructions.as_deref(), filtered.input.as_slice())
             }
-            None => (instructions.as_deref(), pending),
+            None => (turn.instructions.as_deref(), pending),
         };
 
         Self::fire(
-            run_hooks.as_ref(),
+            self.opts.hooks.as_ref(),
             agent.hooks(),
             &ctx,
-            HookEvent::LlmStart(&agent, instructions_ref, input_ref),
+            HookEvent::LlmStart(agent, instructions_ref, input_ref),
         )
         .await?;
 
-        let request = ModelRequest::new(input_ref, &settings)
+        let request = ModelRequest::new(input_ref, &turn.settings)
             .instructions(instructions_ref)
             .tools(&tool_specs)
             .handoffs(&handoff_specs)
@@ -466,12 +544,17 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 self.previous_response_id.as_deref(),
                 self.opts.conversation_id.as_deref(),
             )
-            .prompt(prompt.as_ref());
-        let model_call = call_model(model.as_ref(), request, self.sink.as_ref());
-        let response = if parallel.is_empty() {
+            .prompt(turn.prompt.as_ref());
+        let model_call = request_response(turn.model.as_ref(), request, self.sink.as_ref());
+        let response = if turn.parallel_guardrails.is_empty() {
             model_call.await?
         } else {
-            let guards = run_guards(parallel);
+            let guards = Self::run_input_guardrails(
+                turn.parallel_guardrails.clone(),
+                &ctx,
+                agent,
+                &turn.guard_input,
+            );
             tokio::pin!(model_call);
             tokio::pin!(guards);
             tokio::select! {
@@ -491,12 +574,30 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
 
         self.ctx.add_usage(|u| u.add_request(response.usage));
         Self::fire(
-            run_hooks.as_ref(),
+            self.opts.hooks.as_ref(),
             agent.hooks(),
             &ctx,
-            HookEvent::LlmEnd(&agent, &response),
+            HookEvent::LlmEnd(agent, &response),
         )
         .await?;
+        Ok(response)
+    }
+
+    /// Takes the model's response into the run: server-managed state, then
+    /// each output item classified (message, tool call, handoff call,
+    /// reasoning) and recorded. Returns the plan for the rest of the turn.
+    fn process_response(
+        &mut self,
+        turn: TurnSetup<C>,
+        response: ModelResponse,
+    ) -> hitl::TurnPlan<C> {
+        let TurnSetup {
+            agent,
+            roster,
+            handoffs,
+            ..
+        } = turn;
+        let agent_name: Arc<str> = Arc::from(agent.name());
         if self.server_managed {
             self.sent_upto = self.transcript.len();
             if self.opts.previous_response_id.is_some() || self.opts.auto_previous_response_id {
@@ -508,7 +609,6 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let turn_start_transcript = self.transcript.len();
         let turn_start_items = self.new_items.len();
 
-        // Classify the output.
         let mut tool_calls: Vec<FunctionCall> = Vec::new();
         let mut handoff_calls: Vec<(FunctionCall, usize)> = Vec::new();
         let mut last_message: Option<usize> = None;
@@ -519,7 +619,13 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                     RunItemKind::MessageOutput
                 }
                 Item::FunctionCall(call) => {
-                    if let Some(i) = handoffs.iter().position(|h| h.tool_name == call.name) {
+                    let handoff = handoffs.iter().copied().find(|&i| {
+                        agent
+                            .handoffs()
+                            .get(i)
+                            .is_some_and(|h| h.tool_name == call.name)
+                    });
+                    if let Some(i) = handoff {
                         handoff_calls.push((call.clone(), i));
                         RunItemKind::HandoffCall
                     } else {
@@ -536,12 +642,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         if self.server_managed {
             self.sent_upto = self.transcript.len();
         }
-
-        let handoff_calls = handoff_calls
-            .into_iter()
-            .map(|(call, i)| (call, hitl::handoff_position(&agent, handoffs[i])))
-            .collect();
-        let plan = hitl::TurnPlan {
+        hitl::TurnPlan {
             agent,
             roster,
             tool_calls,
@@ -549,13 +650,16 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             last_message,
             turn_start_transcript,
             turn_start_items,
-        };
-        self.resolve_turn(plan).await
+        }
     }
 
     /// The second half of a turn: the tools and handoffs the model asked
     /// for, then the next step. A resumed run re-enters an interrupted turn
-    /// here. (`handoff_calls` index into `agent.handoffs()`.)
+    /// here. (`handoff_calls` index into `agent.handoffs()`.) The phases, in
+    /// order: [`run_turn_tools`](Self::run_turn_tools),
+    /// [`run_handoffs`](Self::run_handoffs), [`save_turn`](Self::save_turn),
+    /// then [`switch_agent`](Self::switch_agent) or
+    /// [`next_step`](Self::next_step).
     async fn resolve_turn(&mut self, plan: hitl::TurnPlan<C>) -> Result<TurnOutcome, Error> {
         self.begin_turn(&plan);
         let hitl::TurnPlan {
@@ -567,20 +671,49 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             turn_start_transcript,
             turn_start_items,
         } = plan;
-        let agent_name: Arc<str> = Arc::from(agent.name());
-        let ctx = self.ctx.clone();
-        let run_hooks = self.opts.hooks.clone();
-        let handoffs: Vec<&Handoff<C>> = agent.handoffs().iter().collect();
 
+        let results = match self
+            .run_turn_tools(&agent, &roster, &tool_calls, turn_start_items)
+            .await?
+        {
+            ControlFlow::Continue(results) => results,
+            ControlFlow::Break(interrupted) => return Ok(interrupted),
+        };
+        let next_agent = self.run_handoffs(&agent, &handoff_calls).await?;
+
+        self.save_turn(turn_start_transcript).await?;
+        self.turn_saved();
+
+        if let Some((target, edit)) = next_agent {
+            self.switch_agent(&agent, target, edit, turn_start_items)
+                .await?;
+            return Ok(TurnOutcome::Continue);
+        }
+        let has_calls = !tool_calls.is_empty() || !handoff_calls.is_empty();
+        self.next_step(&agent, &results, has_calls, last_message)
+    }
+
+    /// The turn's function tool calls: the approval gate decides which run
+    /// now; they run concurrently and their outputs become items in call
+    /// order. Breaks with `Interrupted` when calls wait for approval; else
+    /// continues with all the turn's results (for `tool_use_behavior`).
+    async fn run_turn_tools(
+        &mut self,
+        agent: &Agent<C>,
+        roster: &[Arc<dyn Tool<C>>],
+        tool_calls: &[FunctionCall],
+        turn_start_items: usize,
+    ) -> Result<ControlFlow<TurnOutcome, Vec<ToolCallResult>>, Error> {
+        let agent_name: Arc<str> = Arc::from(agent.name());
         // Approvals decide which calls run now (see `hitl`).
         let gate = self
-            .approval_gate(&roster, &tool_calls, &agent, turn_start_items)
+            .approval_gate(roster, tool_calls, agent, turn_start_items)
             .await;
         // Function tools run concurrently; results keep the call order.
         let results = if gate.run.is_empty() {
             Vec::new()
         } else {
-            let (outcome, records) = self.run_tools(&agent, &roster, &gate.run).await;
+            let (outcome, records) = self.run_tools(agent, roster, &gate.run).await;
             self.tool_input_guardrail_results.extend(records.input);
             self.tool_output_guardrail_results.extend(records.output);
             outcome?
@@ -602,14 +735,24 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             );
         }
         if let Some(interrupted) = self.interrupt_if_pending() {
-            return Ok(interrupted);
+            return Ok(ControlFlow::Break(interrupted));
         }
-        let results = all_results;
-        if !results.is_empty() && agent.reset_tool_choice() {
+        if !all_results.is_empty() && agent.reset_tool_choice() {
             self.tools_used.insert(agent.name().to_owned());
         }
+        Ok(ControlFlow::Continue(all_results))
+    }
 
-        // Handoffs: only the first one runs.
+    /// The turn's handoff calls: only the first one runs (its `on_handoff`
+    /// callback, its output item); the others get an error output. Returns
+    /// the agent to hand off to, and how its input is edited.
+    async fn run_handoffs(
+        &mut self,
+        agent: &Agent<C>,
+        handoff_calls: &[(FunctionCall, usize)],
+    ) -> Result<Option<(Agent<C>, Option<HistoryEdit>)>, Error> {
+        let agent_name: Arc<str> = Arc::from(agent.name());
+        let handoffs = agent.handoffs();
         let mut next_agent: Option<(Agent<C>, Option<HistoryEdit>)> = None;
         for (n, (call, idx)) in handoff_calls.iter().enumerate() {
             if n > 0 {
@@ -623,7 +766,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 );
                 continue;
             }
-            let handoff = handoffs[*idx];
+            let handoff = &handoffs[*idx];
             let args = match handoff.parse_arguments(&call.arguments) {
                 Ok(v) => v,
                 Err(e) => {
@@ -639,7 +782,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                     continue;
                 }
             };
-            if let Some(fut) = handoff.invoke_callback(ctx.clone(), args) {
+            if let Some(fut) = handoff.invoke_callback(self.ctx.clone(), args) {
                 fut.await.map_err(|e| {
                     Error::Hook(format!("on_handoff of `{}` failed: {e}", handoff.tool_name))
                 })?;
@@ -671,41 +814,59 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             };
             next_agent = Some((target, edit));
         }
+        Ok(next_agent)
+    }
 
-        self.save_turn(turn_start_transcript).await?;
-        self.turn_saved();
-
-        if let Some((target, edit)) = next_agent {
-            // A server-managed conversation keeps its history on the server:
-            // neither filters nor nesting can change what the next agent sees.
-            match (edit, self.server_managed) {
-                (Some(HistoryEdit::Filter(filter)), false) => {
-                    self.apply_handoff_filter(&filter, turn_start_items)
-                }
-                (Some(HistoryEdit::Nest(mapper)), false) => {
-                    let transcript = std::mem::take(&mut self.transcript);
-                    self.transcript = match mapper {
-                        Some(map) => map(transcript),
-                        None => default_history_mapper(transcript),
-                    };
-                }
-                _ => {}
+    /// Hands control to `target`: its input edited (filter or nested
+    /// history), `on_handoff`, the agent-updated event.
+    async fn switch_agent(
+        &mut self,
+        from: &Agent<C>,
+        target: Agent<C>,
+        edit: Option<HistoryEdit>,
+        turn_start_items: usize,
+    ) -> Result<(), Error> {
+        // A server-managed conversation keeps its history on the server:
+        // neither filters nor nesting can change what the next agent sees.
+        match (edit, self.server_managed) {
+            (Some(HistoryEdit::Filter(filter)), false) => {
+                self.apply_handoff_filter(&filter, turn_start_items)
             }
-            Self::fire(
-                run_hooks.as_ref(),
-                target.hooks(),
-                &ctx,
-                HookEvent::Handoff(&agent, &target),
-            )
-            .await?;
-            self.emit(RunStreamEvent::AgentUpdated {
-                agent: target.name().to_owned(),
-            });
-            self.agent = target;
-            self.agent_started = false;
-            return Ok(TurnOutcome::Continue);
+            (Some(HistoryEdit::Nest(mapper)), false) => {
+                let transcript = std::mem::take(&mut self.transcript);
+                self.transcript = match mapper {
+                    Some(map) => map(transcript),
+                    None => default_history_mapper(transcript),
+                };
+            }
+            _ => {}
         }
+        let ctx = self.ctx.clone();
+        Self::fire(
+            self.opts.hooks.as_ref(),
+            target.hooks(),
+            &ctx,
+            HookEvent::Handoff(from, &target),
+        )
+        .await?;
+        self.emit(RunStreamEvent::AgentUpdated {
+            agent: target.name().to_owned(),
+        });
+        self.agent = target;
+        self.agent_started = false;
+        Ok(())
+    }
 
+    /// Decides what follows a turn without a handoff: a tool-derived final
+    /// output (`tool_use_behavior`), another turn, or the message's final
+    /// output.
+    fn next_step(
+        &self,
+        agent: &Agent<C>,
+        results: &[ToolCallResult],
+        has_calls: bool,
+        last_message: Option<usize>,
+    ) -> Result<TurnOutcome, Error> {
         if !results.is_empty() {
             let chosen = match agent.tool_use_behavior() {
                 ToolUseBehavior::RunLlmAgain => None,
@@ -714,7 +875,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                     results.iter().find(|r| names.contains(&r.tool_name))
                 }
                 ToolUseBehavior::Custom(f) => {
-                    return Ok(match f(&ctx, &results) {
+                    return Ok(match f(&self.ctx, results) {
                         ToolsToFinalOutput::RunAgain => TurnOutcome::Continue,
                         ToolsToFinalOutput::Final(o) => TurnOutcome::Final(o),
                     })
@@ -728,10 +889,20 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 None => TurnOutcome::Continue,
             });
         }
-        if !tool_calls.is_empty() || !handoff_calls.is_empty() {
+        if has_calls {
             return Ok(TurnOutcome::Continue);
         }
+        self.message_output(agent, last_message)
+    }
 
+    /// The final output of a turn that ended with a message (or nothing):
+    /// plain text, a refusal (handler or error), or structured output
+    /// checked against the output type (handler or error).
+    fn message_output(
+        &self,
+        agent: &Agent<C>,
+        last_message: Option<usize>,
+    ) -> Result<TurnOutcome, Error> {
         let message = last_message
             .and_then(|i| self.new_items.get(i))
             .and_then(|i| i.item.as_message());
@@ -788,6 +959,8 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         )))
     }
 
+    /// Saves the turn's model-input items (from transcript index `from`) to
+    /// the session.
     async fn save_turn(&mut self, from: usize) -> Result<(), Error> {
         if let Some(session) = &self.opts.session {
             let items = &self.transcript[from..];
@@ -1273,7 +1446,9 @@ fn check_tool_guardrail(
     decision
 }
 
-async fn call_model(
+/// One model call: `get_response`, or `stream_response` with the raw
+/// events pushed to `sink` in streaming mode.
+async fn request_response(
     model: &dyn Model,
     request: ModelRequest<'_>,
     sink: Option<&EventSink>,

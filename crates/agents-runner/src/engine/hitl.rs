@@ -19,8 +19,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use agents_core::agent::{ToolCallResult, ToolUseBehavior};
 use agents_core::guardrail::ToolGuardrailResult;
 use agents_core::{
-    Agent, Error, FunctionCall, Handoff, Item, RunContext, RunItem, RunItemKind, Tool, ToolOutput,
-    Usage,
+    Agent, Error, FunctionCall, Item, RunContext, RunItem, RunItemKind, Tool, ToolOutput, Usage,
 };
 
 use super::{RunLoop, TurnOutcome};
@@ -141,15 +140,6 @@ pub(super) struct TurnPlan<C> {
     pub(super) last_message: Option<usize>,
     pub(super) turn_start_transcript: usize,
     pub(super) turn_start_items: usize,
-}
-
-/// The position of `handoff` in `agent.handoffs()`.
-pub(super) fn handoff_position<C>(agent: &Agent<C>, handoff: &Handoff<C>) -> usize {
-    agent
-        .handoffs()
-        .iter()
-        .position(|h| std::ptr::eq(h, handoff))
-        .unwrap_or_default()
 }
 
 /// What the approval gate decided for one call.
