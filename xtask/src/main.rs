@@ -4,6 +4,8 @@
 //!   the first failure. Before the tests it makes `target/py-venv` with the
 //!   pinned `openai-agents` for the SQLite session interop tests, and runs
 //!   `npm ci` in `crates/agents-mcp/tests/servers` for the MCP tests.
+//!   Last, step `release-e2e` (`xtask/src/peer_release.rs`): the pinned release
+//!   tools, then the release end-to-end test (`xtask/tests/release_e2e.rs`).
 //! - `bench`: the benchmarks, printed and written to `docs/benchmarks.md`;
 //!   `bench --quick` checks in seconds that they run, and writes nothing.
 //! - `release <plan | bump | changelog | check | publish | e2e>`: the release flow
@@ -13,6 +15,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod peer_durable;
+mod peer_release;
 mod release;
 #[cfg(test)]
 mod tidy;
@@ -145,9 +149,11 @@ fn ci() -> Result<(), String> {
         if step.name == "tests" {
             python_venv()?;
             mcp_test_servers()?;
+            peer_durable::restate_server()?;
         }
         step.run()?;
     }
+    peer_release::release_e2e()?; // pinned release tools, then the release e2e test
     eprintln!("\nci: all steps passed");
     Ok(())
 }

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 
-use crate::{on_ci, project_root};
+use crate::project_root;
 
 const USAGE: &str = "\
 usage: cargo xtask release <command>
@@ -27,18 +27,18 @@ commands:
                                Cargo.toml) and updates Cargo.lock; needs a clean tree
   changelog                    writes this version's section of CHANGELOG.md from the
                                commits since the last tag
-  check [--skip-ci] [--registry NAME]
+  check [--skip-ci] [--registry NAME] [--semver-package NAME]...
                                everything a publish needs: clean tree, cargo package
                                (for the registry publish will use), semver checks
                                against the last tag, docs, each feature alone, and
-                               `cargo xtask ci` (--skip-ci: only for the release
-                               end-to-end test)
+                               `cargo xtask ci` (--skip-ci and --semver-package: only
+                               for the release end-to-end test, which runs inside ci)
   publish [--registry NAME] [--dry-run]
                                publishes in dependency order, waits for each crate in
                                the index, resumes after an interruption, tags vX.Y.Z
   e2e                          the end-to-end test of this flow against a local
-                               cargo-http-registry (installs the tools it needs;
-                               takes many minutes)
+                               cargo-http-registry (installs the pinned tools it
+                               needs; the `release-e2e` step of `cargo xtask ci`)
 
 See docs/RELEASING.md for the whole flow.";
 
@@ -63,7 +63,7 @@ pub fn release(args: &[String]) -> Result<(), String> {
     match cmd.as_str() {
         "e2e" => {
             no_options(cmd, rest)?;
-            end_to_end_step()
+            crate::peer_release::release_e2e()
         }
         "plan" => {
             no_options(cmd, rest)?;
@@ -78,20 +78,24 @@ pub fn release(args: &[String]) -> Result<(), String> {
             changelog()
         }
         "check" => {
-            let mut skip_ci = false;
-            let mut registry = None;
+            let mut options = CheckOptions::default();
             let mut it = rest.iter();
             while let Some(a) = it.next() {
                 match a.as_str() {
-                    "--skip-ci" => skip_ci = true,
+                    "--skip-ci" => options.skip_ci = true,
                     "--registry" => {
-                        registry =
+                        options.registry =
                             Some(it.next().ok_or("--registry needs a registry name")?.clone())
                     }
+                    "--semver-package" => options.semver_packages.push(
+                        it.next()
+                            .ok_or("--semver-package needs a crate name")?
+                            .clone(),
+                    ),
                     other => return Err(format!("unknown check option `{other}`")),
                 }
             }
-            check(skip_ci, registry.as_deref())
+            check(&options)
         }
         "publish" => {
             let mut registry = None;
@@ -912,12 +916,14 @@ fn bump(level: &str) -> Result<(), String> {
 
 fn run(root: &Path, program: &str, args: &[&str], env: &[(&str, &str)]) -> Result<(), String> {
     eprintln!("\n==> {program} {}", args.join(" "));
+    let started = Instant::now();
     let status = Command::new(program)
         .args(args)
         .envs(env.iter().copied())
         .current_dir(root)
         .status()
         .map_err(|e| format!("could not start `{program}`: {e}"))?;
+    eprintln!("<== {status} in {:.1?}", started.elapsed());
     if status.success() {
         Ok(())
     } else {
@@ -936,34 +942,6 @@ fn tool_available(tool: &str) -> bool {
             .args([tool.trim_start_matches("cargo-"), "--version"])
             .output()
             .is_ok_and(|o| o.status.success())
-}
-
-/// Installs `tool` with `cargo install --locked` when it is missing, and
-/// says how long that took. Returns whether the tool is there. A failed
-/// install is an error under CI and a printed note elsewhere.
-pub fn ensure_tool(tool: &str) -> Result<bool, String> {
-    if tool_available(tool) {
-        return Ok(true);
-    }
-    eprintln!("\n==> cargo install --locked {tool}");
-    let started = Instant::now();
-    let ok = Command::new("cargo")
-        .args(["install", "--locked", tool])
-        .status()
-        .is_ok_and(|s| s.success());
-    eprintln!(
-        "cargo install {tool}: {} in {:.0?}",
-        if ok { "installed" } else { "failed" },
-        started.elapsed()
-    );
-    if ok && tool_available(tool) {
-        Ok(true)
-    } else if on_ci() {
-        Err(format!("`{tool}` is needed and could not be installed"))
-    } else {
-        eprintln!("note: `{tool}` is not installed; skipping what needs it");
-        Ok(false)
-    }
 }
 
 /// Runs cargo-semver-checks for `crates` against the `baseline` git rev.
@@ -1013,19 +991,48 @@ fn broken_items(output: &str) -> Vec<String> {
         .collect()
 }
 
-fn check(skip_ci: bool, registry: Option<&str>) -> Result<(), String> {
+/// The options of `release check`.
+#[derive(Debug, Default)]
+struct CheckOptions {
+    /// Leave out `cargo xtask ci` (only the end-to-end test, which runs
+    /// inside ci, uses it).
+    skip_ci: bool,
+    /// The registry `publish` will use (`None`: crates.io).
+    registry: Option<String>,
+    /// Limit cargo-semver-checks to these crates (empty: every publishable
+    /// crate). Only the end-to-end test's breaking-change phase uses it.
+    semver_packages: Vec<String>,
+}
+
+fn check(options: &CheckOptions) -> Result<(), String> {
     let started = Instant::now();
+    let skip_ci = options.skip_ci;
+    let registry = options.registry.as_deref();
     let ws = Workspace::load()?;
     require_clean_tree(&ws.root, "check")?;
     let order = ws.order()?;
     let names: Vec<&str> = order.iter().map(|c| c.name.as_str()).collect();
+    if let Some(unknown) = options
+        .semver_packages
+        .iter()
+        .find(|p| !names.contains(&p.as_str()))
+    {
+        return Err(format!(
+            "--semver-package {unknown}: not a publishable crate of this workspace"
+        ));
+    }
+    let semver_names: Vec<&str> = if options.semver_packages.is_empty() {
+        names.clone()
+    } else {
+        options.semver_packages.iter().map(String::as_str).collect()
+    };
 
     // Semver against the last release: a breaking change needs a major bump.
     match last_tag(&ws.root) {
         None => eprintln!("\nnote: no release tag yet (v*); semver checks skipped"),
         Some(tag) => {
             let baseline = Version::parse(tag.trim_start_matches('v'))?;
-            if ensure_tool("cargo-semver-checks")? {
+            if crate::peer_release::ensure(crate::peer_release::SEMVER_CHECKS)? {
                 let level = if allows_breaking(baseline, ws.version) {
                     Level::Major
                 } else if ws.version.minor > baseline.minor || ws.version.major > baseline.major {
@@ -1033,7 +1040,7 @@ fn check(skip_ci: bool, registry: Option<&str>) -> Result<(), String> {
                 } else {
                     Level::Patch
                 };
-                let (ok, output) = semver_checks(&ws.root, &tag, &names, Some(level))?;
+                let (ok, output) = semver_checks(&ws.root, &tag, &semver_names, Some(level))?;
                 if !ok {
                     let items = broken_items(&output);
                     return Err(format!(
@@ -1108,33 +1115,6 @@ fn check(skip_ci: bool, registry: Option<&str>) -> Result<(), String> {
         started.elapsed()
     );
     Ok(())
-}
-
-/// `cargo xtask release e2e`: installs the registry
-/// server and cargo-semver-checks when missing (timed), then runs the
-/// release end-to-end test (`xtask/tests/release_e2e.rs`), timed too.
-pub fn end_to_end_step() -> Result<(), String> {
-    let root = project_root();
-    ensure_tool("cargo-http-registry")?;
-    ensure_tool("cargo-semver-checks")?;
-    let started = Instant::now();
-    let result = run(
-        &root,
-        "cargo",
-        &[
-            "test",
-            "--package",
-            "xtask",
-            "--test",
-            "release_e2e",
-            "--",
-            "--ignored",
-            "--nocapture",
-        ],
-        &[],
-    );
-    eprintln!("release-e2e: {:.0?}", started.elapsed());
-    result.map_err(|e| format!("step `release-e2e` failed: {e}"))
 }
 
 // ---------------------------------------------------------------- publish

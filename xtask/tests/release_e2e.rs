@@ -2,15 +2,25 @@
 //! (`cargo-http-registry` on 127.0.0.1), on a temporary clone of the
 //! workspace's committed state.
 //!
-//! It is `#[ignore]`d because it takes minutes; `cargo xtask ci` runs it
-//! (step `release-e2e`) with:
+//! It is `#[ignore]`d for plain `cargo test`; `cargo xtask ci` runs it as its
+//! last step, `release-e2e` (`xtask/src/peer_release.rs`), after installing
+//! the pinned tools, with
 //! `cargo test -p xtask --test release_e2e -- --ignored --nocapture`.
-//! The clones share one cargo target directory, `target/release-e2e/cache`,
-//! so repeated runs reuse the compiled dependencies.
+//! `cargo xtask release e2e` runs that step alone.
 //!
-//! Without `cargo-http-registry` (or `cargo-semver-checks`, for the
-//! breaking-change phase) the test skips with a note, except under
-//! `CI=true`, where a missing tool fails it.
+//! Speed: the clone always lives at `target/release-e2e/ws` and every cargo
+//! command of the test (the release commands, `cargo package` verification,
+//! cargo-semver-checks, the consumer build) shares one target directory,
+//! `target/release-e2e/cache`, so third-party dependencies are compiled once
+//! and reused across phases and runs. Before each run the cached artifacts of
+//! the workspace's own crates are dropped, so nothing stale of them is reused.
+//! The release `check` runs with `--skip-ci` (it runs inside ci; `cargo xtask
+//! ci` would recurse), and the breaking-change phase semver-checks only the
+//! crate it breaks (`--semver-package agents-core`); the happy path
+//! semver-checks every crate, as `check` does.
+//!
+//! Without `cargo-http-registry` or `cargo-semver-checks` the test skips with
+//! a note, except under `CI=true`, where a missing tool fails it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -60,7 +70,12 @@ fn command(program: &str, dir: &Path, cache: &Path) -> Command {
             cmd.env_remove(key);
         }
     }
-    cmd.current_dir(dir).env("CARGO_TARGET_DIR", cache);
+    // No incremental state (every run compiles the clone afresh) and no
+    // debug info: the same for every phase, so the shared cache serves all.
+    cmd.current_dir(dir)
+        .env("CARGO_TARGET_DIR", cache)
+        .env("CARGO_INCREMENTAL", "0")
+        .env("CARGO_PROFILE_DEV_DEBUG", "0");
     cmd
 }
 
@@ -181,39 +196,99 @@ fn index_versions(registry: &Path, name: &str) -> Vec<String> {
         .collect()
 }
 
-const CRATES: [&str; 7] = [
-    "agents-core",
-    "agents-macros",
-    "agents-model-openai",
-    "agents-runner",
-    "agents-session-sqlite",
-    "agents-mcp",
-    "agents",
-];
+/// The publishable crates of the workspace at `dir` (`publish` not
+/// `false`), from `cargo metadata`: the test follows the workspace as crates
+/// are added.
+fn publishable_crates(dir: &Path, cache: &Path) -> Vec<String> {
+    let out = command("cargo", dir, cache)
+        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .output()
+        .expect("cargo metadata runs");
+    assert!(
+        out.status.success(),
+        "cargo metadata: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).expect("metadata JSON");
+    let mut names: Vec<String> = meta["packages"]
+        .as_array()
+        .expect("packages")
+        .iter()
+        .filter(|p| p["publish"].as_array().is_none_or(|r| !r.is_empty()))
+        .filter_map(|p| p["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Drops the cached artifacts of the workspace's own crates from the shared
+/// target directory. Path crates are rebuilt anyway (their sources are new),
+/// but the copies built from a registry (cargo package's overlay, the local
+/// registry) are keyed by name and version only, and the version repeats
+/// from run to run: without this, a later run could reuse a stale build.
+fn forget_workspace_crates(cache: &Path, names: &[String]) {
+    fn visit(dir: &Path, names: &[String], depth: usize) {
+        let Ok(entries) = fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_dir() {
+                continue;
+            }
+            let file = entry.file_name().to_string_lossy().into_owned();
+            if file == ".fingerprint" {
+                for unit in fs::read_dir(&path).into_iter().flatten().flatten() {
+                    let unit_name = unit.file_name().to_string_lossy().into_owned();
+                    let is_ours = unit_name.rsplit_once('-').is_some_and(|(name, hash)| {
+                        hash.len() == 16 && names.iter().any(|n| n == name)
+                    });
+                    if is_ours {
+                        let _ = fs::remove_dir_all(unit.path());
+                    }
+                }
+            } else if depth > 0 && !matches!(file.as_str(), "deps" | "build" | "incremental") {
+                visit(&path, names, depth - 1);
+            }
+        }
+    }
+    visit(cache, names, 6);
+}
+
+/// Bumps the patch part of `X.Y.Z`.
+fn next_patch(version: &str) -> String {
+    let parts: Vec<u64> = version
+        .split('.')
+        .map(|p| p.parse().expect("numeric version"))
+        .collect();
+    format!("{}.{}.{}", parts[0], parts[1], parts[2] + 1)
+}
+
+const PROBE: &str =
+    "\n/// Present in the baseline release only.\npub fn release_probe() -> u8 {\n    1\n}\n";
 
 #[test]
-#[ignore = "minutes long; run by `cargo xtask ci` (step release-e2e)"]
+#[ignore = "minutes long; run by `cargo xtask ci` (step release-e2e) or `cargo xtask release e2e`"]
 fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
     let started = Instant::now();
-    if !has_tool("cargo-http-registry") {
-        assert!(!on_ci(), "cargo-http-registry is required under CI=true");
-        eprintln!(
-            "note: cargo-http-registry not installed; the release end-to-end test is skipped"
-        );
-        return;
+    for tool in ["cargo-http-registry", "cargo-semver-checks"] {
+        if !has_tool(tool) {
+            assert!(!on_ci(), "{tool} is required under CI=true");
+            eprintln!("note: {tool} not installed; the release end-to-end test is skipped");
+            return;
+        }
     }
-    let semver = has_tool("cargo-semver-checks");
-    assert!(
-        semver || !on_ci(),
-        "cargo-semver-checks is required under CI=true"
-    );
 
     let main = main_root();
-    let cache = main.join("target/release-e2e/cache");
-    let base = main.join(format!("target/release-e2e/run-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&base);
-    fs::create_dir_all(&base).unwrap();
+    let base = main.join("target/release-e2e");
+    let cache = base.join("cache");
     let clone = base.join("ws");
+    let registry_dir = base.join("registry");
+    let consumer = base.join("consumer");
+    for dir in [&clone, &registry_dir, &consumer] {
+        let _ = fs::remove_dir_all(dir);
+    }
+    fs::create_dir_all(&base).unwrap();
     let out = Command::new("git")
         .args(["clone", "-q"])
         .arg(&main)
@@ -231,8 +306,33 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
     };
     env.git(&["config", "user.name", "Release Test"]);
     env.git(&["config", "user.email", "release@test.invalid"]);
+    // Only the tags this test makes: the first is the "previous release".
+    for tag in env.git(&["tag", "-l"]).lines() {
+        env.git(&["tag", "-d", tag]);
+    }
+    let crates = publishable_crates(&clone, &cache);
+    assert!(
+        crates.iter().any(|c| c == "agents") && crates.iter().any(|c| c == "agents-core"),
+        "publishable crates: {crates:?}"
+    );
+    forget_workspace_crates(&cache, &crates);
+    // cargo-semver-checks extracts the baseline tag's tree here; start clean.
+    let _ = fs::remove_dir_all(cache.join("semver-checks"));
+    let manifest_text = fs::read_to_string(clone.join("Cargo.toml")).unwrap();
+    let v0 = manifest_text
+        .split("[workspace.package]")
+        .nth(1)
+        .and_then(|t| t.lines().find(|l| l.starts_with("version = ")))
+        .map(|l| {
+            l.trim_start_matches("version = ")
+                .trim_matches('"')
+                .to_owned()
+        })
+        .expect("[workspace.package] version");
+    let v1 = next_patch(&v0);
+    let v2 = next_patch(&v1);
+    eprintln!("crates: {crates:?}; versions {v0} (baseline) -> {v1} -> {v2}");
 
-    let registry_dir = base.join("registry");
     let (_registry, api) = start_registry(&registry_dir);
     let registry_config = format!(
         "\n[registries.local]\nindex = \"{api}/git\"\ntoken = \"local-test-token\"\n\n[net]\ngit-fetch-with-cli = true\n"
@@ -242,11 +342,8 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
     text.push_str(&registry_config);
     fs::write(&config, text).unwrap();
     // The clone publishes to `local`: its internal requirements name that
-    // registry (crates.io needs no such key), and agents-core gets a
-    // public fn that a later phase removes.
-    let manifest = clone.join("Cargo.toml");
-    let text = fs::read_to_string(&manifest).unwrap();
-    let text: String = text
+    // registry (crates.io needs no such key).
+    let text: String = manifest_text
         .lines()
         .map(|l| {
             if l.contains("path = \"crates/") {
@@ -257,19 +354,22 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
         })
         .map(|l| l + "\n")
         .collect();
-    fs::write(&manifest, text).unwrap();
+    fs::write(clone.join("Cargo.toml"), text).unwrap();
+    env.commit_all("chore: publish to the local test registry");
+    // The previous release, the semver baseline of the next one.
+    env.git(&["tag", "-a", &format!("v{v0}"), "-m", "the baseline release"]);
+    // A change for the changelog: agents-core gets a public fn (an addition,
+    // fine in a patch release of a 0.x crate), which the last phase removes.
     let lib = clone.join("crates/agents-core/src/lib.rs");
     let mut core = fs::read_to_string(&lib).unwrap();
-    core.push_str(
-        "\n/// Present in the baseline release only.\npub fn release_probe() -> u8 {\n    1\n}\n",
-    );
+    core.push_str(PROBE);
     fs::write(&lib, core).unwrap();
-    env.commit_all("chore: publish to the local test registry");
+    env.commit_all("feat(core): release_probe");
 
     // A dirty tree: bump and check refuse.
     let phase = Instant::now();
     fs::write(clone.join("stray.txt"), "not committed").unwrap();
-    let (ok, out) = env.release(&["bump", "minor"], &[]);
+    let (ok, out) = env.release(&["bump", "patch"], &[]);
     assert!(
         !ok && out.contains("needs a clean git tree") && out.contains("stray.txt"),
         "bump on a dirty tree"
@@ -283,47 +383,76 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
     eprintln!("phase dirty-tree: {:.0?}", phase.elapsed());
 
     // bump + changelog, then the release commit.
-    let (ok, out) = env.release(&["bump", "minor"], &[]);
-    assert!(ok, "bump minor failed:\n{out}");
+    let phase = Instant::now();
+    let (ok, out) = env.release(&["bump", "patch"], &[]);
+    assert!(ok, "bump patch failed:\n{out}");
     let manifest = fs::read_to_string(clone.join("Cargo.toml")).unwrap();
     assert!(
-        manifest.contains("version = \"0.2.0\"\nedition"),
+        manifest.contains(&format!("version = \"{v1}\"\nedition")),
         "workspace version bumped:\n{manifest}"
     );
     assert!(
-        manifest.contains("agents-core = { path = \"crates/agents-core\", version = \"0.2.0\", registry = \"local\" }"),
+        manifest.contains(&format!(
+            "agents-core = {{ path = \"crates/agents-core\", version = \"{v1}\", registry = \"local\" }}"
+        )),
         "internal requirement bumped, formatting kept:\n{manifest}"
     );
     let lock = fs::read_to_string(clone.join("Cargo.lock")).unwrap();
-    assert!(
-        lock.contains("name = \"agents-core\"\nversion = \"0.2.0\""),
-        "Cargo.lock updated"
-    );
+    for name in &crates {
+        assert!(
+            lock.contains(&format!("name = \"{name}\"\nversion = \"{v1}\"")),
+            "Cargo.lock updated for {name}"
+        );
+    }
     let (ok, out) = env.release(&["changelog"], &[]);
     assert!(ok, "changelog failed:\n{out}");
     let changelog = fs::read_to_string(clone.join("CHANGELOG.md")).unwrap();
-    assert!(changelog.contains("## [0.2.0] - "), "{changelog}");
-    assert!(changelog.contains("`agents-core`: "), "{changelog}");
+    let section = changelog
+        .split(&format!("## [{v1}] - "))
+        .nth(1)
+        .and_then(|t| t.split("\n## [").next())
+        .unwrap_or_else(|| panic!("no {v1} section:\n{changelog}"));
+    assert!(
+        section.contains("### Added\n\n- `agents-core`: release_probe"),
+        "the feat commit is an Added entry of agents-core:\n{section}"
+    );
+    assert!(
+        !section.contains("local test registry"),
+        "chore commits stay out:\n{section}"
+    );
     let (ok, out) = env.release(&["changelog"], &[]);
     assert!(
-        !ok && out.contains("already has a section for 0.2.0"),
+        !ok && out.contains(&format!("already has a section for {v1}")),
         "second changelog must refuse"
     );
     assert_eq!(
         fs::read_to_string(clone.join("CHANGELOG.md")).unwrap(),
         changelog
     );
-    env.commit_all("chore(release): 0.2.0");
+    env.commit_all(&format!("chore(release): {v1}"));
+    eprintln!("phase bump-changelog: {:.0?}", phase.elapsed());
 
-    // check (no tag yet: semver is skipped with a note).
+    // check: semver against the baseline tag for every crate, packages
+    // verified in order, docs, each feature alone.
     let phase = Instant::now();
     let (ok, out) = env.release(&["check", "--skip-ci", "--registry", "local"], &[]);
     assert!(ok, "check failed:\n{out}");
-    assert!(out.contains("no release tag yet"), "semver skip is noted");
     assert!(
-        out.contains("Verifying agents v0.2.0"),
-        "cargo package verified the facade"
+        out.contains(&format!("semver-checks check-release --baseline-rev v{v0}"))
+            && out.contains("--release-type patch"),
+        "check ran cargo-semver-checks against the baseline tag"
     );
+    for name in &crates {
+        assert!(
+            out.contains(&format!("Checking {name} v{v0} -> v{v1}")),
+            "cargo-semver-checks checked {name}"
+        );
+        assert!(
+            out.contains(&format!("Verifying {name} v{v1}")),
+            "cargo package verified {name}"
+        );
+    }
+    assert!(out.contains("note: --skip-ci"), "ci is skipped with a note");
     eprintln!("phase check: {:.0?}", phase.elapsed());
 
     // An interrupted publish, then resumed: none twice.
@@ -336,24 +465,29 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
         !ok && out.contains("stopping after 1 crate"),
         "interrupted publish"
     );
-    assert_eq!(index_versions(&registry_dir, "agents-core"), ["0.2.0"]);
-    assert!(
-        index_versions(&registry_dir, "agents").is_empty(),
-        "only the first crate went out"
-    );
+    let first: Vec<&String> = crates
+        .iter()
+        .filter(|n| !index_versions(&registry_dir, n).is_empty())
+        .collect();
+    assert_eq!(first.len(), 1, "only the first crate went out: {first:?}");
+    let first = first[0].clone();
+    assert_eq!(index_versions(&registry_dir, &first), [v1.as_str()]);
     let (ok, out) = env.release(&["publish", "--registry", "local"], &[]);
     assert!(ok, "resumed publish failed:\n{out}");
-    assert!(out.contains("agents-core 0.2.0: already published by this release, skipped"));
-    for name in CRATES {
+    assert!(out.contains(&format!(
+        "{first} {v1}: already published by this release, skipped"
+    )));
+    for name in &crates {
         assert_eq!(
             index_versions(&registry_dir, name),
-            ["0.2.0"],
+            [v1.as_str()],
             "{name} published exactly once"
         );
     }
-    assert_eq!(env.git(&["tag", "-l", "v0.2.0"]).trim(), "v0.2.0");
+    let tag = format!("v{v1}");
+    assert_eq!(env.git(&["tag", "-l", &tag]).trim(), tag);
     assert_eq!(
-        env.git(&["cat-file", "-t", "v0.2.0"]).trim(),
+        env.git(&["cat-file", "-t", &tag]).trim(),
         "tag",
         "annotated tag"
     );
@@ -361,22 +495,29 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
     fs::remove_file(clone.join("target/release-publish-state.json")).unwrap();
     let (ok, out) = env.release(&["publish", "--registry", "local"], &[]);
     assert!(
-        !ok && out.contains("agents-core 0.2.0 already exists") && out.contains("bump the version"),
+        !ok && out.contains(&format!("{first} {v1} already exists"))
+            && out.contains("bump the version"),
         "republish must refuse"
     );
+    assert_eq!(index_versions(&registry_dir, &first), [v1.as_str()]);
     eprintln!("phase publish: {:.0?}", phase.elapsed());
 
     // A fresh project depends on `agents` from the registry by version only.
+    // Its lockfile starts from the workspace's, so the third-party versions
+    // are the ones `check` verified (and built, in the shared cache); cargo
+    // resolves the `agents` crates from the registry and drops the rest.
     let phase = Instant::now();
-    let consumer = base.join("consumer");
     fs::create_dir_all(consumer.join("src")).unwrap();
     fs::create_dir_all(consumer.join(".cargo")).unwrap();
     fs::write(consumer.join(".cargo/config.toml"), &registry_config).unwrap();
+    fs::copy(clone.join("Cargo.lock"), consumer.join("Cargo.lock")).unwrap();
     fs::write(
         consumer.join("Cargo.toml"),
-        "[package]\nname = \"consumer\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n\
-         [dependencies]\nagents = { version = \"=0.2.0\", registry = \"local\", features = [\"testing\"] }\n\
-         tokio = { version = \"1\", features = [\"rt\", \"macros\"] }\n",
+        format!(
+            "[package]\nname = \"consumer\"\nversion = \"0.0.0\"\nedition = \"2021\"\npublish = false\n\n[workspace]\n\n\
+             [dependencies]\nagents = {{ version = \"={v1}\", registry = \"local\", features = [\"testing\"] }}\n\
+             tokio = {{ version = \"1\", features = [\"rt\", \"macros\"] }}\n"
+        ),
     )
     .unwrap();
     fs::write(
@@ -412,40 +553,59 @@ async fn main() {
         "final output: Hello from the local registry."
     );
     let lock = fs::read_to_string(consumer.join("Cargo.lock")).unwrap();
-    assert!(
-        lock.contains(
-            "name = \"agents-runner\"\nversion = \"0.2.0\"\nsource = \"registry+http://127.0.0.1:"
-        ),
-        "internal crates came from the local registry:\n{lock}"
-    );
+    for name in ["agents", "agents-core", "agents-runner"] {
+        assert!(
+            lock.contains(&format!(
+                "name = \"{name}\"\nversion = \"{v1}\"\nsource = \"registry+http://127.0.0.1:"
+            )),
+            "{name} came from the local registry:\n{lock}"
+        );
+    }
     eprintln!("phase consumer: {:.0?}", phase.elapsed());
 
     // A breaking change without a major bump: check fails, naming the item.
-    if semver {
-        let phase = Instant::now();
-        let core = fs::read_to_string(&lib).unwrap();
-        let removed = core.replace("\n/// Present in the baseline release only.\npub fn release_probe() -> u8 {\n    1\n}\n", "");
-        assert_ne!(core, removed);
-        fs::write(&lib, removed).unwrap();
-        env.commit_all("remove(core)!: release_probe");
-        let (ok, out) = env.release(&["bump", "patch"], &[]);
-        assert!(ok, "bump patch failed:\n{out}");
-        env.commit_all("chore(release): 0.2.1");
-        let (ok, out) = env.release(&["check", "--skip-ci", "--registry", "local"], &[]);
-        assert!(
-            !ok,
-            "a breaking change in a patch release must fail check:\n{out}"
-        );
-        assert!(out.contains("breaking changes"), "{out}");
-        assert!(
-            out.contains("release_probe"),
-            "check must name the removed item:\n{out}"
-        );
-        eprintln!("phase breaking-change: {:.0?}", phase.elapsed());
-    } else {
-        eprintln!("note: cargo-semver-checks not installed; the breaking-change phase is skipped");
-    }
+    // Only agents-core changed, so only it is semver-checked.
+    let phase = Instant::now();
+    let core = fs::read_to_string(&lib).unwrap();
+    let removed = core.replace(PROBE, "");
+    assert_ne!(core, removed);
+    fs::write(&lib, removed).unwrap();
+    env.commit_all("remove(core)!: release_probe");
+    let (ok, out) = env.release(&["bump", "patch"], &[]);
+    assert!(ok, "bump patch failed:\n{out}");
+    env.commit_all(&format!("chore(release): {v2}"));
+    let (ok, out) = env.release(
+        &[
+            "check",
+            "--skip-ci",
+            "--registry",
+            "local",
+            "--semver-package",
+            "agents-core",
+        ],
+        &[],
+    );
+    assert!(
+        !ok,
+        "a breaking change in a patch release must fail check:\n{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "{v1} -> {v2} is a patch release, but the API has breaking changes"
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("function agents_core::release_probe"),
+        "check must name the removed item:\n{out}"
+    );
+    assert!(
+        !out.contains("Verifying "),
+        "check stops at semver, before packaging"
+    );
+    eprintln!("phase breaking-change: {:.0?}", phase.elapsed());
 
-    let _ = fs::remove_dir_all(&base);
+    let _ = fs::remove_dir_all(&clone);
+    let _ = fs::remove_dir_all(&consumer);
     eprintln!("release end-to-end test: {:.0?}", started.elapsed());
 }
