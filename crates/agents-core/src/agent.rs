@@ -12,11 +12,12 @@ use crate::context::RunContext;
 use crate::guardrail::{InputGuardrail, OutputGuardrail};
 use crate::handoff::Handoff;
 use crate::hooks::Hooks;
+use crate::hosted::HostedTool;
 use crate::model::{Model, Prompt};
 use crate::output::{FinalOutput, OutputType};
 use crate::settings::ModelSettings;
 use crate::tool::{Tool, ToolOutput};
-use crate::toolkit::Toolkit;
+use crate::toolkit::{Toolkit, ToolkitSession};
 
 /// An agent's instructions: static text or a function of the run context,
 /// evaluated at every turn.
@@ -169,6 +170,7 @@ struct AgentInner<C> {
     model: Option<AgentModel>,
     model_settings: ModelSettings,
     tools: Vec<Arc<dyn Tool<C>>>,
+    hosted_tools: Vec<HostedTool>,
     toolkits: Vec<Arc<dyn Toolkit<C>>>,
     handoffs: Vec<Handoff<C>>,
     input_guardrails: Vec<InputGuardrail<C>>,
@@ -189,6 +191,7 @@ impl<C> Clone for AgentInner<C> {
             model: self.model.clone(),
             model_settings: self.model_settings.clone(),
             tools: self.tools.clone(),
+            hosted_tools: self.hosted_tools.clone(),
             toolkits: self.toolkits.clone(),
             handoffs: self.handoffs.clone(),
             input_guardrails: self.input_guardrails.clone(),
@@ -253,6 +256,7 @@ impl<C: Send + Sync + 'static> Agent<C> {
                 model: None,
                 model_settings: ModelSettings::default(),
                 tools: Vec::new(),
+                hosted_tools: Vec::new(),
                 toolkits: Vec::new(),
                 handoffs: Vec::new(),
                 input_guardrails: Vec::new(),
@@ -289,6 +293,71 @@ impl<C: Send + Sync + 'static> Agent<C> {
             Instructions::Fn(f) => Some(f(ctx, self)),
             Instructions::Async(f) => Some(f(ctx.clone(), self.clone()).await),
         }
+    }
+
+    /// Every tool the model is offered this turn: the enabled static tools,
+    /// then the enabled tools of the agent's open toolkit sessions, in
+    /// order. The loop builds each turn's roster with this function.
+    ///
+    /// `sessions` are the agent's toolkit sessions (the runner opens them,
+    /// one per toolkit; pass `&[]` for an agent without toolkits).
+    /// Hosted tools are listed apart ([`Agent::hosted_tools`]).
+    ///
+    /// ```
+    /// use agents_core::{Agent, FunctionTool, NoArgs, RunContext, ToolContext};
+    ///
+    /// let ping = FunctionTool::new("ping", "Pings.", |_c: ToolContext, _a: NoArgs| async {
+    ///     Ok::<_, String>("pong")
+    /// });
+    /// let hidden = FunctionTool::new("hidden", "Off.", |_c: ToolContext, _a: NoArgs| async {
+    ///     Ok::<_, String>("")
+    /// })
+    /// .enabled_when(|_ctx| false);
+    /// let agent: Agent = Agent::builder("a").tool(ping).tool(hidden).build();
+    /// let names: Vec<String> = agent
+    ///     .all_tools(&RunContext::new(()), &[])
+    ///     .iter()
+    ///     .map(|t| t.name().to_owned())
+    ///     .collect();
+    /// assert_eq!(names, ["ping"]);
+    /// ```
+    pub fn all_tools(
+        &self,
+        ctx: &RunContext<C>,
+        sessions: &[Arc<dyn ToolkitSession<C>>],
+    ) -> Vec<Arc<dyn Tool<C>>> {
+        let mut tools: Vec<Arc<dyn Tool<C>>> = self
+            .inner
+            .tools
+            .iter()
+            .filter(|t| t.is_enabled(ctx))
+            .cloned()
+            .collect();
+        for s in sessions {
+            tools.extend(s.tools().into_iter().filter(|t| t.is_enabled(ctx)));
+        }
+        tools
+    }
+
+    /// The system prompt of this turn: the resolved instructions, followed
+    /// by the prompt of each toolkit session (separated by a blank line).
+    /// `None` when there is neither. The loop sends this text.
+    pub async fn system_prompt(
+        &self,
+        ctx: &RunContext<C>,
+        sessions: &[Arc<dyn ToolkitSession<C>>],
+    ) -> Option<String> {
+        let mut instructions = self.resolve_instructions(ctx).await;
+        for s in sessions {
+            if let Some(p) = s.system_prompt() {
+                let text = instructions.get_or_insert_with(String::new);
+                if !text.is_empty() {
+                    text.push_str("\n\n");
+                }
+                text.push_str(&p);
+            }
+        }
+        instructions
     }
 
     /// Resolves the stored prompt for this turn.
@@ -329,6 +398,11 @@ impl<C> Agent<C> {
     /// The static tools.
     pub fn tools(&self) -> &[Arc<dyn Tool<C>>] {
         &self.inner.tools
+    }
+
+    /// The hosted tools (run by the provider; Responses API only).
+    pub fn hosted_tools(&self) -> &[HostedTool] {
+        &self.inner.hosted_tools
     }
 
     /// The toolkits.
@@ -474,6 +548,14 @@ impl<C: Send + Sync + 'static> AgentBuilder<C> {
         self
     }
 
+    /// Adds a hosted tool: web search, file search, code interpreter, image
+    /// generation or a hosted MCP server (see [`crate::hosted`]). Only the
+    /// Responses API runs them.
+    pub fn hosted_tool(mut self, tool: impl Into<HostedTool>) -> Self {
+        self.inner.hosted_tools.push(tool.into());
+        self
+    }
+
     /// Adds a toolkit.
     pub fn toolkit(mut self, toolkit: impl Toolkit<C> + 'static) -> Self {
         self.inner.toolkits.push(Arc::new(toolkit));
@@ -516,9 +598,11 @@ impl<C: Send + Sync + 'static> AgentBuilder<C> {
         self
     }
 
-    /// Sets a prepared output type (e.g. non-strict).
+    /// Sets a prepared output type (non-strict, or built from a JSON Schema
+    /// with [`OutputType::from_json_schema`]). The plain-text type
+    /// ([`OutputType::plain_text`]) means no output type.
     pub fn output_type_with(mut self, t: OutputType) -> Self {
-        self.inner.output_type = Some(t);
+        self.inner.output_type = (!t.is_plain_text()).then_some(t);
         self
     }
 

@@ -36,6 +36,7 @@ pub mod graph;
 pub mod guardrail;
 pub mod handoff;
 pub mod hooks;
+pub mod hosted;
 pub mod items;
 pub mod model;
 pub mod output;
@@ -63,7 +64,7 @@ pub use agent::{
     Agent, AgentBuilder, AgentModel, Instructions, PromptSource, ToolCallResult, ToolUseBehavior,
     ToolsToFinalOutput,
 };
-pub use context::RunContext;
+pub use context::{ApprovalDecision, PendingApproval, RunContext};
 pub use error::Error;
 pub use graph::AgentGraph;
 pub use guardrail::{
@@ -74,6 +75,7 @@ pub use guardrail::{
 pub use handoff::{Handoff, HandoffInputData, HistoryMapper};
 pub use hooks::Hooks;
 pub use items::{
+pub use hosted::{HostedMcp, HostedTool, McpRequireApproval};
     Content, ContentPart, Extra, FunctionCall, FunctionCallOutput, Item, Message, Role,
     PLACEHOLDER_ID,
 };

@@ -11,6 +11,7 @@ use futures::stream::BoxStream;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::hosted::HostedTool;
 use crate::items::Item;
 use crate::settings::ModelSettings;
 use crate::usage::RequestUsage;
@@ -104,6 +105,8 @@ pub struct ModelRequest<'a> {
     pub tools: &'a [ToolSpec<'a>],
     /// Handoffs, presented to the model as function tools.
     pub handoffs: &'a [ToolSpec<'a>],
+    /// Tools the provider runs (Responses API only).
+    pub hosted_tools: &'a [HostedTool],
     /// Structured output schema, if the agent has an output type.
     pub output_schema: Option<&'a OutputSchema>,
     /// Chain onto this server-side response.
@@ -123,6 +126,7 @@ impl<'a> ModelRequest<'a> {
             settings,
             tools: &[],
             handoffs: &[],
+            hosted_tools: &[],
             output_schema: None,
             previous_response_id: None,
             conversation_id: None,
@@ -145,6 +149,12 @@ impl<'a> ModelRequest<'a> {
     /// Sets the handoff tools.
     pub fn handoffs(mut self, handoffs: &'a [ToolSpec<'a>]) -> Self {
         self.handoffs = handoffs;
+        self
+    }
+
+    /// Sets the hosted tools (Responses API only).
+    pub fn hosted_tools(mut self, tools: &'a [HostedTool]) -> Self {
+        self.hosted_tools = tools;
         self
     }
 
@@ -318,6 +328,17 @@ pub enum ModelError {
         limit: String,
         /// The limit, in bytes.
         max_bytes: usize,
+    },
+    /// The request uses something this model's API does not have (a
+    /// hosted tool on Chat Completions, say). Nothing was sent.
+    #[error("the {api} API does not support {feature}; {hint}")]
+    Unsupported {
+        /// The API (`Chat Completions`).
+        api: String,
+        /// What the request used (for example "the hosted tool `web_search`").
+        feature: String,
+        /// What to do instead.
+        hint: String,
     },
     /// Any other failure.
     #[error("{0}")]

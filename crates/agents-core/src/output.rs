@@ -67,11 +67,36 @@ type Validator = Arc<dyn Fn(&Value) -> Result<(), String> + Send + Sync>;
 /// the field: maps (`HashMap<String, T>`, `BTreeMap`), `serde_json::Value`,
 /// tuples of mixed element types. [`OutputType::of_non_strict`] sends the
 /// schema as schemars generates it and never fails.
+///
+/// # Hand-written schemas
+///
+/// [`OutputType::from_json_schema`] takes a JSON Schema and a validator
+/// closure instead of a Rust type, for outputs described elsewhere (a
+/// schema file, another service's contract):
+///
+/// ```
+/// use agents_core::OutputType;
+/// use serde_json::json;
+///
+/// let schema = json!({"type": "object",
+///     "properties": {"score": {"type": "integer"}}, "required": ["score"]});
+/// let t = OutputType::from_json_schema("Score", schema, |v| match v["score"].as_i64() {
+///     Some(0..=10) => Ok(()),
+///     _ => Err("score must be an integer from 0 to 10".to_owned()),
+/// })
+/// .unwrap();
+/// assert!(!t.is_plain_text());
+/// assert_eq!(t.schema().schema["additionalProperties"], json!(false)); // made strict
+/// assert_eq!(t.parse(r#"{"score": 7}"#).unwrap(), json!({"score": 7}));
+/// assert!(t.parse(r#"{"score": 70}"#).unwrap_err().contains("from 0 to 10"));
+/// assert!(OutputType::plain_text().is_plain_text());
+/// ```
 #[derive(Clone)]
 pub struct OutputType {
     schema: OutputSchema,
     wrapped: bool,
     validate: Validator,
+    plain_text: bool,
 }
 
 impl fmt::Debug for OutputType {
@@ -79,6 +104,7 @@ impl fmt::Debug for OutputType {
         f.debug_struct("OutputType")
             .field("schema", &self.schema)
             .field("wrapped", &self.wrapped)
+            .field("plain_text", &self.plain_text)
             .finish_non_exhaustive()
     }
 }
@@ -148,7 +174,85 @@ impl OutputType {
             validate: Arc::new(|v: &Value| {
                 T::deserialize(v).map(|_| ()).map_err(|e| e.to_string())
             }),
+            plain_text: false,
         }
+    }
+
+    /// An output type from a hand-written JSON Schema and a validator, with
+    /// a strict schema: `schema` is made strict ([`crate::schema::strict_schema`]),
+    /// and wrapped in `{"response": ...}` when its root is not an object.
+    /// The model's JSON (unwrapped) must pass `validate` to be the final
+    /// output; its `Err` message is the validation error.
+    ///
+    /// # Errors
+    ///
+    /// A [`SchemaError`] when strict mode cannot express the schema (use
+    /// [`OutputType::from_json_schema_non_strict`]).
+    pub fn from_json_schema<F>(
+        name: &str,
+        schema: Value,
+        validate: F,
+    ) -> Result<Self, SchemaError>
+    where
+        F: Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
+    {
+        let name = sanitize_name(name);
+        let wrapped = describe_root(&schema).is_some();
+        let mut schema = if wrapped { wrap(schema, &name) } else { schema };
+        strict_schema(&mut schema)?;
+        Ok(Self::custom(name, schema, wrapped, true, validate))
+    }
+
+    /// Like [`OutputType::from_json_schema`], sending `schema` as given
+    /// (wrapped when its root is not an object) with `strict: false`.
+    /// Never fails.
+    pub fn from_json_schema_non_strict<F>(name: &str, schema: Value, validate: F) -> Self
+    where
+        F: Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
+    {
+        let name = sanitize_name(name);
+        let wrapped = describe_root(&schema).is_some();
+        let schema = if wrapped { wrap(schema, &name) } else { schema };
+        Self::custom(name, schema, wrapped, false, validate)
+    }
+
+    fn custom<F>(name: String, schema: Value, wrapped: bool, strict: bool, validate: F) -> Self
+    where
+        F: Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
+    {
+        OutputType {
+            schema: OutputSchema {
+                name,
+                schema,
+                strict,
+            },
+            wrapped,
+            validate: Arc::new(validate),
+            plain_text: false,
+        }
+    }
+
+    /// The plain-text output type: no schema is sent and the final output is
+    /// the message's text. An agent given this type behaves as an agent
+    /// without an output type ([`Agent::output_type`](crate::Agent::output_type)
+    /// is `None`).
+    pub fn plain_text() -> Self {
+        OutputType {
+            schema: OutputSchema {
+                name: "text".to_owned(),
+                schema: json!({"type": "string"}),
+                strict: false,
+            },
+            wrapped: false,
+            validate: Arc::new(|_| Ok(())),
+            plain_text: true,
+        }
+    }
+
+    /// Whether the output is plain text ([`OutputType::plain_text`]) rather
+    /// than JSON validated against a schema.
+    pub fn is_plain_text(&self) -> bool {
+        self.plain_text
     }
 
     /// Whether the value travels wrapped as `{"response": value}` (types
@@ -162,8 +266,12 @@ impl OutputType {
         &self.schema
     }
 
-    /// Parses and validates the model's text output.
+    /// Parses and validates the model's text output (for the plain-text
+    /// type: the text as a JSON string).
     pub fn parse(&self, text: &str) -> Result<Value, String> {
+        if self.plain_text {
+            return Ok(Value::String(text.to_owned()));
+        }
         let value: Value =
             serde_json::from_str(text).map_err(|e| format!("output is not valid JSON: {e}"))?;
         let value = if self.wrapped {
@@ -326,6 +434,39 @@ mod tests {
         assert_eq!(w.city, "Oslo");
         assert!(t.parse(r#"{"city":"Oslo"}"#).is_err());
         assert!(t.parse("not json").is_err());
+    }
+
+    #[test]
+    fn hand_written_schemas_validate_with_their_closure() {
+        let t = OutputType::from_json_schema(
+            "tags list!",
+            json!({"type": "array", "items": {"type": "string"}}),
+            |v| match v.as_array() {
+                Some(a) if a.iter().all(Value::is_string) => Ok(()),
+                _ => Err("not a list of strings".to_owned()),
+            },
+        )
+        .expect("strict");
+        assert_eq!(t.schema().name, "tags_list_");
+        assert!(t.is_wrapped() && t.schema().strict);
+        assert_eq!(t.schema().schema["required"], json!(["response"]));
+        assert_eq!(
+            t.parse(r#"{"response":["a"]}"#).expect("valid"),
+            json!(["a"])
+        );
+        assert!(t
+            .parse(r#"{"response":[1]}"#)
+            .expect_err("invalid")
+            .contains("not a list of strings"));
+        // A map cannot be strict: a typed error, and the non-strict form sends it as is.
+        let map = json!({"type": "object", "additionalProperties": {"type": "integer"}});
+        assert!(OutputType::from_json_schema("m", map.clone(), |_| Ok(())).is_err());
+        let t = OutputType::from_json_schema_non_strict("m", map.clone(), |_| Ok(()));
+        assert_eq!(t.schema().schema, map);
+        assert!(!t.schema().strict && !t.is_plain_text());
+        let text = OutputType::plain_text();
+        assert!(text.is_plain_text());
+        assert_eq!(text.parse("not json").expect("text"), json!("not json"));
     }
 
     #[test]

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::hosted;
 use crate::items::Item;
 use crate::tool::ToolOutput;
 
@@ -36,6 +37,17 @@ pub enum RunItemKind {
     Reasoning,
     /// A tool call waiting for human approval. Never sent to the model.
     ToolApproval,
+    /// A call of a hosted tool, run by the provider within the response
+    /// (`web_search_call`, `file_search_call`, `code_interpreter_call`,
+    /// `image_generation_call`, `mcp_call`). The item holds its result.
+    HostedToolCall,
+    /// The tool list of a hosted MCP server (`mcp_list_tools`).
+    McpListTools,
+    /// A hosted MCP server asks for approval (`mcp_approval_request`). The
+    /// run pauses on it like on a function tool that needs approval.
+    McpApprovalRequest,
+    /// The answer to an `mcp_approval_request` (`mcp_approval_response`).
+    McpApprovalResponse,
     /// Input added while resuming a paused run (`RunState::add_input` of
     /// `agents-runner`), admitted just before the next model call.
     Input,
@@ -52,6 +64,21 @@ pub struct RunItem {
     pub kind: RunItemKind,
     /// The item in wire format.
     pub item: Item,
+}
+
+impl RunItemKind {
+    /// The kind of a model output item that is not a message, function
+    /// call or reasoning item: hosted tool calls and MCP items by their
+    /// `type`, anything else [`RunItemKind::Other`].
+    pub fn of_output(item: &Item) -> RunItemKind {
+        match item.kind() {
+            hosted::MCP_LIST_TOOLS => RunItemKind::McpListTools,
+            hosted::MCP_APPROVAL_REQUEST => RunItemKind::McpApprovalRequest,
+            hosted::MCP_APPROVAL_RESPONSE => RunItemKind::McpApprovalResponse,
+            k if hosted::HOSTED_CALL_TYPES.contains(&k) => RunItemKind::HostedToolCall,
+            _ => RunItemKind::Other,
+        }
+    }
 }
 
 impl RunItem {
@@ -75,6 +102,10 @@ impl RunItem {
             RunItemKind::HandoffOutput { .. } => "handoff_occurred",
             RunItemKind::Reasoning => "reasoning_item_created",
             RunItemKind::ToolApproval => "tool_approval_requested",
+            RunItemKind::HostedToolCall => "tool_called",
+            RunItemKind::McpListTools => "mcp_list_tools",
+            RunItemKind::McpApprovalRequest => "mcp_approval_requested",
+            RunItemKind::McpApprovalResponse => "mcp_approval_response",
             RunItemKind::Input => "input_added",
             RunItemKind::Other => "item_created",
         }

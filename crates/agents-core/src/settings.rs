@@ -8,8 +8,14 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// Which tool the model must use.
+///
+/// The hosted-tool choices (`WebSearch`, `FileSearch`, `CodeInterpreter`,
+/// `ImageGeneration`, `Mcp`) exist only on the Responses API; the Chat
+/// Completions model refuses them with
+/// [`ModelError::Unsupported`](crate::ModelError::Unsupported).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[non_exhaustive]
 pub enum ToolChoice {
     /// The model decides.
     Auto,
@@ -19,6 +25,23 @@ pub enum ToolChoice {
     None,
     /// The model must call the named function.
     Function(String),
+    /// The model must search the web (sent as `{"type": "web_search_preview"}`,
+    /// the name the API's tool choice uses for web search).
+    WebSearch,
+    /// The model must search files.
+    FileSearch,
+    /// The model must run code.
+    CodeInterpreter,
+    /// The model must generate an image.
+    ImageGeneration,
+    /// The model must call a tool of this hosted MCP server (`name`: that tool).
+    Mcp {
+        /// The server's label.
+        server_label: String,
+        /// The tool to call (any of the server's tools when unset).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+    },
 }
 
 /// Reasoning options for reasoning models.
@@ -138,6 +161,18 @@ pub struct ModelSettings {
     /// Whether streamed Chat Completions report usage.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include_usage: Option<bool>,
+    /// Extra output data the response should include (Responses
+    /// `include`: `reasoning.encrypted_content`, `file_search_call.results`,
+    /// `message.output_text.logprobs`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<Vec<String>>,
+    /// How many most likely tokens to return, with log probabilities, at
+    /// each position (0 to 20).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top_logprobs: Option<u32>,
+    /// How long the provider keeps the prompt cache (`in_memory` or `24h`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt_cache_retention: Option<String>,
     /// Extra HTTP headers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extra_headers: Option<BTreeMap<String, String>>,
@@ -196,6 +231,12 @@ setters! {
     store: bool,
     /// Sets `include_usage`.
     include_usage: bool,
+    /// Sets `include`.
+    include: Vec<String>,
+    /// Sets `top_logprobs`.
+    top_logprobs: u32,
+    /// Sets `prompt_cache_retention`.
+    prompt_cache_retention: String,
     /// Sets `extra_headers`.
     extra_headers: BTreeMap<String, String>,
     /// Sets `extra_query`.
@@ -236,6 +277,9 @@ impl fmt::Debug for ModelSettings {
             metadata,
             store,
             include_usage,
+            include,
+            top_logprobs,
+            prompt_cache_retention,
             extra_headers,
             extra_query,
             extra_body,
@@ -256,6 +300,9 @@ impl fmt::Debug for ModelSettings {
             .field("metadata", metadata)
             .field("store", store)
             .field("include_usage", include_usage)
+            .field("include", include)
+            .field("top_logprobs", top_logprobs)
+            .field("prompt_cache_retention", prompt_cache_retention)
             .field("extra_headers", &extra_headers.as_ref().map(RedactedValues))
             .field("extra_query", extra_query)
             .field("extra_body", extra_body)
@@ -271,11 +318,51 @@ impl ModelSettings {
         Self::default()
     }
 
-    /// Layers `over` on top of `self`: every field set in `over` wins.
+    /// Layers `over` on top of `self`: every field set in `over` wins,
+    /// except `extra_headers`, `extra_query` and `extra_body`, which are
+    /// merged key by key (a key of `over` wins over the same key of `self`).
+    ///
+    /// ```
+    /// use agents_core::ModelSettings;
+    /// use std::collections::BTreeMap;
+    ///
+    /// let h = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+    /// let agent = ModelSettings::new().temperature(0.2).extra_headers(h("x-team", "a"));
+    /// let run = ModelSettings::new().extra_headers(h("x-run", "r"));
+    /// let merged = agent.resolve(&run);
+    /// assert_eq!(merged.temperature, Some(0.2));
+    /// assert_eq!(merged.extra_headers.unwrap().len(), 2);
+    /// ```
     pub fn resolve(&self, over: &ModelSettings) -> ModelSettings {
+        fn merge<K: Ord + Clone, V: Clone>(
+            base: &Option<BTreeMap<K, V>>,
+            over: &Option<BTreeMap<K, V>>,
+        ) -> Option<BTreeMap<K, V>> {
+            match (base, over) {
+                (Some(b), Some(o)) => {
+                    let mut m = b.clone();
+                    m.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
+                    Some(m)
+                }
+                (b, o) => o.clone().or_else(|| b.clone()),
+            }
+        }
+        let extra_body = match (&self.extra_body, &over.extra_body) {
+            (Some(b), Some(o)) => {
+                let mut m = b.clone();
+                m.extend(o.iter().map(|(k, v)| (k.clone(), v.clone())));
+                Some(m)
+            }
+            (b, o) => o.clone().or_else(|| b.clone()),
+        };
         macro_rules! pick {
             ($($f:ident),*) => {
-                ModelSettings { $($f: over.$f.clone().or_else(|| self.$f.clone()),)* }
+                ModelSettings {
+                    extra_headers: merge(&self.extra_headers, &over.extra_headers),
+                    extra_query: merge(&self.extra_query, &over.extra_query),
+                    extra_body,
+                    $($f: over.$f.clone().or_else(|| self.$f.clone()),)*
+                }
             };
         }
         pick!(
@@ -292,9 +379,9 @@ impl ModelSettings {
             metadata,
             store,
             include_usage,
-            extra_headers,
-            extra_query,
-            extra_body,
+            include,
+            top_logprobs,
+            prompt_cache_retention,
             retry,
             timeout
         )
@@ -321,6 +408,44 @@ mod tests {
             ModelSettings::new().resolve(&ModelSettings::new()),
             ModelSettings::new()
         );
+    }
+
+    #[test]
+    fn resolve_merges_extra_maps_key_by_key() {
+        let map = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        let body = |v: serde_json::Value| v.as_object().cloned().expect("object");
+        let base = ModelSettings::new()
+            .extra_headers(map(&[("x-a", "1"), ("x-b", "1")]))
+            .extra_query(map(&[("q", "base")]))
+            .extra_body(body(serde_json::json!({"a": 1, "b": 1})))
+            .include(vec!["reasoning.encrypted_content".to_owned()]);
+        let over = ModelSettings::new()
+            .extra_headers(map(&[("x-b", "2"), ("x-c", "2")]))
+            .extra_body(body(serde_json::json!({"b": 2})))
+            .top_logprobs(3u32)
+            .prompt_cache_retention("24h");
+        let r = base.resolve(&over);
+        assert_eq!(
+            r.extra_headers,
+            Some(map(&[("x-a", "1"), ("x-b", "2"), ("x-c", "2")]))
+        );
+        assert_eq!(r.extra_query, Some(map(&[("q", "base")])));
+        assert_eq!(
+            r.extra_body,
+            Some(body(serde_json::json!({"a": 1, "b": 2})))
+        );
+        assert_eq!(r.include.as_deref(), Some(&["reasoning.encrypted_content".to_owned()][..]));
+        assert_eq!(r.top_logprobs, Some(3));
+        assert_eq!(r.prompt_cache_retention.as_deref(), Some("24h"));
+        // Only one side set: taken as is.
+        let r = ModelSettings::new().resolve(&over);
+        assert_eq!(r.extra_headers, over.extra_headers);
+        assert_eq!(base.resolve(&ModelSettings::new()).extra_query, base.extra_query);
     }
 
     #[test]

@@ -152,6 +152,12 @@ pub(crate) struct ChatRequest<'a> {
     store: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<bool>,
+    logprobs: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_logprobs: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_cache_retention: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[serde(skip_serializing_if = "Option::is_none")]
     stream_options: Option<StreamOptions>,
 }
@@ -167,25 +173,42 @@ impl<'a> ChatRequest<'a> {
         r: &ModelRequest<'a>,
         stream: bool,
     ) -> Result<Self, ModelError> {
-        let unsupported = |what: &str| {
-            ModelError::Other(format!(
-                "the Chat Completions API does not support {what}; use the Responses API"
-            ))
+        let unsupported = |what: String| ModelError::Unsupported {
+            api: "Chat Completions".to_owned(),
+            feature: what,
+            hint: "use the Responses API (OpenAIApi::Responses, the default)".to_owned(),
         };
         if r.previous_response_id.is_some() {
-            return Err(unsupported("previous_response_id"));
+            return Err(unsupported("previous_response_id".into()));
         }
         if r.conversation_id.is_some() {
-            return Err(unsupported("conversation_id"));
+            return Err(unsupported("conversation_id".into()));
         }
         if r.prompt.is_some() {
-            return Err(unsupported("stored prompts"));
+            return Err(unsupported("stored prompts".into()));
+        }
+        if let Some(tool) = r.hosted_tools.first() {
+            return Err(unsupported(format!(
+                "hosted tools (the agent has `{}`; the provider runs hosted tools only on the Responses API)",
+                tool.name()
+            )));
         }
         let s = r.settings;
         if s.truncation.is_some() {
+        if let Some(choice) = &s.tool_choice {
+            if !matches!(
+                choice,
+                ToolChoice::Auto | ToolChoice::Required | ToolChoice::None | ToolChoice::Function(_)
+            ) {
+                return Err(unsupported(format!("the hosted tool choice {choice:?}")));
+            }
+        }
             tracing::debug!("the Chat Completions API has no truncation setting; it is not sent");
         }
         let tools = ChatTools {
+        if s.include.is_some() {
+            tracing::debug!("the Chat Completions API has no `include`; it is not sent");
+        }
             tools: r.tools,
             handoffs: r.handoffs,
         };
@@ -210,6 +233,10 @@ impl<'a> ChatRequest<'a> {
             metadata: s.metadata.as_ref(),
             store: s.store,
             stream: stream.then_some(true),
+            // Chat Completions returns log probabilities only with `logprobs: true`.
+            logprobs: s.top_logprobs.map(|_| true),
+            top_logprobs: s.top_logprobs,
+            prompt_cache_retention: s.prompt_cache_retention.as_deref(),
             stream_options: stream.then(|| StreamOptions {
                 include_usage: s.include_usage.unwrap_or(true),
             }),
@@ -544,6 +571,10 @@ impl Serialize for ChatToolChoice<'_> {
                 m.end()
             }
         }
+            // Refused before the body is written (`ChatRequest::new`).
+            other => Err(serde::ser::Error::custom(format!(
+                "the Chat Completions API has no tool choice {other:?}"
+            ))),
     }
 }
 

@@ -35,8 +35,10 @@
 //! # Configuration
 //!
 //! [`OpenAIProvider::from_env`] reads `OPENAI_API_KEY`, `OPENAI_BASE_URL`,
-//! `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID` and `OPENAI_MODEL`; the builder's
-//! arguments win over the environment. Construction never fails: without a
+//! `OPENAI_ORG_ID`, `OPENAI_PROJECT_ID`, `OPENAI_MODEL` and `OPENAI_API`
+//! (`responses`, the default, or `chat_completions`); the builder's
+//! arguments win over the environment, and [`set_default_openai_api`] sets
+//! the API for the whole process (over `OPENAI_API`). Construction never fails: without a
 //! key, requests to the official API fail with a clear error, and requests to
 //! other base URLs go without an `Authorization` header. The key never appears
 //! in `Debug` output, errors or logs.
@@ -80,6 +82,9 @@
 //! | `reasoning` | `reasoning: {effort, summary}` | `reasoning_effort` |
 //! | `verbosity` | `text.verbosity` | `verbosity` |
 //! | `metadata`, `store` | same name | same name |
+//! | `include` | same name, plus `file_search_call.results` for file search with results and `message.output_text.logprobs` with `top_logprobs` | not sent (no such setting) |
+//! | `top_logprobs` | same name | same name, with `logprobs: true` |
+//! | `prompt_cache_retention` | same name | same name |
 //! | `include_usage` | (usage is always reported) | `stream_options.include_usage`, default `true` when streaming |
 //! | `extra_headers`, `extra_query` | HTTP headers and query parameters | same |
 //! | `extra_body` | merged into the body last (wins) | same |
@@ -88,8 +93,12 @@
 //! Function tools and handoffs are both sent as strict-capable function tools;
 //! the output schema becomes `text.format` (Responses) or `response_format`
 //! (Chat) of type `json_schema`. `previous_response_id`, `conversation_id`
-//! (`conversation`) and `prompt` are Responses features; the Chat model
-//! rejects requests that use them with [`ModelError::Other`](agents_core::ModelError::Other).
+//! (`conversation`) and `prompt` are Responses features, and so are hosted
+//! tools (web search, file search, code interpreter, image generation,
+//! hosted MCP: sent after the function tools as their own tool objects) and
+//! the hosted tool choices; the Chat model rejects requests that use any of
+//! them, before sending, with
+//! [`ModelError::Unsupported`](agents_core::ModelError::Unsupported).
 //!
 //! # Reliability
 //!
@@ -185,7 +194,8 @@ mod transport;
 pub use chat::OpenAIChatCompletionsModel;
 pub use client::{OpenAIClient, ResponseLimits, OPENAI_BASE_URL};
 pub use provider::{
-    MultiProvider, OpenAIApi, OpenAIProvider, OpenAIProviderBuilder, DEFAULT_MODEL,
+    default_openai_api, set_default_openai_api, MultiProvider, OpenAIApi, OpenAIProvider,
+    OpenAIProviderBuilder, DEFAULT_MODEL,
 };
 pub use responses::OpenAIResponsesModel;
 

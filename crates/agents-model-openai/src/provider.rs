@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use agents_core::{Model, ModelError, ModelProvider};
@@ -33,6 +34,68 @@ pub enum OpenAIApi {
 }
 
 /// Resolves model names to OpenAI models.
+impl OpenAIApi {
+    /// The name used by `OPENAI_API`: `responses` or `chat_completions`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpenAIApi::Responses => "responses",
+            OpenAIApi::ChatCompletions => "chat_completions",
+        }
+    }
+}
+
+impl std::str::FromStr for OpenAIApi {
+    type Err = ModelError;
+
+    /// Parses `responses` or `chat_completions` (case-insensitive; `-` for
+    /// `_` and `chat` are accepted too).
+    fn from_str(s: &str) -> Result<Self, ModelError> {
+        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
+            "responses" => Ok(OpenAIApi::Responses),
+            "chat_completions" | "chat" => Ok(OpenAIApi::ChatCompletions),
+            other => Err(ModelError::Other(format!(
+                "unknown OpenAI API `{other}` (OPENAI_API): expected `responses` or \
+                 `chat_completions`"
+            ))),
+        }
+    }
+}
+
+/// The process-wide default API (0: unset, 1: Responses, 2: Chat Completions).
+static DEFAULT_API: AtomicU8 = AtomicU8::new(0);
+
+/// Sets the API that providers built from now on use when neither the
+/// builder ([`OpenAIProviderBuilder::api`]) does not choose one; it wins
+/// over the `OPENAI_API` environment variable. Like the reference SDK's
+/// `set_default_openai_api`.
+///
+/// ```
+/// use agents_model_openai::{default_openai_api, set_default_openai_api, OpenAIApi, OpenAIProvider};
+///
+/// set_default_openai_api(OpenAIApi::ChatCompletions);
+/// assert_eq!(default_openai_api(), Some(OpenAIApi::ChatCompletions));
+/// assert_eq!(OpenAIProvider::builder().ignore_env().build().api(), OpenAIApi::ChatCompletions);
+/// // The builder still wins.
+/// let p = OpenAIProvider::builder().api(OpenAIApi::Responses).ignore_env().build();
+/// assert_eq!(p.api(), OpenAIApi::Responses);
+/// ```
+pub fn set_default_openai_api(api: OpenAIApi) {
+    let code = match api {
+        OpenAIApi::Responses => 1,
+        OpenAIApi::ChatCompletions => 2,
+    };
+    DEFAULT_API.store(code, Ordering::Relaxed);
+}
+
+/// The API set with [`set_default_openai_api`], if any.
+pub fn default_openai_api() -> Option<OpenAIApi> {
+    match DEFAULT_API.load(Ordering::Relaxed) {
+        1 => Some(OpenAIApi::Responses),
+        2 => Some(OpenAIApi::ChatCompletions),
+        _ => None,
+    }
+}
+
 ///
 /// Configuration comes from the builder, else from the environment:
 ///
@@ -44,6 +107,12 @@ pub enum OpenAIApi {
 /// | project | [`project`](OpenAIProviderBuilder::project) | `OPENAI_PROJECT_ID` | none |
 /// | default model | [`default_model`](OpenAIProviderBuilder::default_model) | `OPENAI_MODEL` (or `OPENAI_DEFAULT_MODEL`) | [`DEFAULT_MODEL`] |
 ///
+/// | API | [`api`](OpenAIProviderBuilder::api) | [`set_default_openai_api`], then `OPENAI_API` (`responses` or `chat_completions`) | Responses |
+///
+/// An `OPENAI_API` value that is neither `responses` nor `chat_completions`
+/// makes [`get_model`](ModelProvider::get_model) (and
+/// [`try_build`](OpenAIProviderBuilder::try_build)) fail with a
+/// [`ModelError::Other`] naming the value.
 /// Building never fails. A missing API key only matters when a request is
 /// sent: to the official API it fails with a clear [`ModelError::Other`]
 /// before anything goes on the wire; to any other base URL (a local
@@ -70,6 +139,8 @@ pub struct OpenAIProvider {
     default_model: String,
     api: OpenAIApi,
 }
+    /// A bad `OPENAI_API` value, reported by `get_model`.
+    api_error: Option<ModelError>,
 
 impl OpenAIProvider {
     /// A provider configured from the environment (see the table above).
@@ -118,6 +189,9 @@ impl OpenAIProvider {
 impl ModelProvider for OpenAIProvider {
     fn get_model(&self, name: Option<&str>) -> Result<Arc<dyn Model>, ModelError> {
         let name = name
+        if let Some(error) = &self.api_error {
+            return Err(error.clone());
+        }
             .filter(|n| !n.is_empty())
             .unwrap_or(&self.default_model);
         Ok(match self.api {
@@ -137,7 +211,7 @@ pub struct OpenAIProviderBuilder {
     organization: Option<String>,
     project: Option<String>,
     default_model: Option<String>,
-    api: OpenAIApi,
+    api: Option<OpenAIApi>,
     http_client: Option<reqwest::Client>,
     client: Option<OpenAIClient>,
     limits: Option<ResponseLimits>,
@@ -175,9 +249,10 @@ impl OpenAIProviderBuilder {
         self
     }
 
-    /// Which API the models call (Responses by default).
+    /// Which API the models call. Unset: [`set_default_openai_api`]'s
+    /// choice, else `OPENAI_API`, else Responses.
     pub fn api(mut self, api: OpenAIApi) -> Self {
-        self.api = api;
+        self.api = Some(api);
         self
     }
 
@@ -250,6 +325,9 @@ impl OpenAIProviderBuilder {
     pub fn try_build(self) -> Result<OpenAIProvider, ModelError> {
         let provider = self.build();
         match provider.client.config_error() {
+        if let Some(error) = &provider.api_error {
+            return Err(error.clone());
+        }
             Some(error) => Err(error.clone()),
             None => Ok(provider),
         }
@@ -295,9 +373,18 @@ impl OpenAIProviderBuilder {
             None => client,
         };
         OpenAIProvider {
+        let (api, api_error) = match self.api.or_else(default_openai_api) {
+            Some(api) => (api, None),
+            None => match env("OPENAI_API").map(|v| v.parse::<OpenAIApi>()) {
+                Some(Ok(api)) => (api, None),
+                Some(Err(e)) => (OpenAIApi::Responses, Some(e)),
+                None => (OpenAIApi::Responses, None),
+            },
+        };
             client,
             default_model,
-            api: self.api,
+            api,
+            api_error,
         }
     }
 }
@@ -489,3 +576,29 @@ mod tests {
         assert_eq!(p.api(), OpenAIApi::ChatCompletions);
     }
 }
+
+    #[test]
+    fn openai_api_chooses_the_api() {
+        // (The process default is left unset by this crate's unit tests.)
+        let p = OpenAIProviderBuilder::default()
+            .build_with_env(env(&[("OPENAI_API", "chat_completions")]));
+        assert_eq!(p.api(), OpenAIApi::ChatCompletions);
+        let model = p.get_model(Some("m")).expect("model");
+        assert!(format!("{model:?}").contains("OpenAIChatCompletionsModel"));
+        let p = OpenAIProviderBuilder::default()
+            .build_with_env(env(&[("OPENAI_API", " Responses ")]));
+        assert_eq!(p.api(), OpenAIApi::Responses);
+        // The builder wins over the environment.
+        let p = OpenAIProvider::builder()
+            .api(OpenAIApi::Responses)
+            .build_with_env(env(&[("OPENAI_API", "chat_completions")]));
+        assert_eq!(p.api(), OpenAIApi::Responses);
+        // A typo is a clear error when a model is asked for, never a silent fallback.
+        let p = OpenAIProviderBuilder::default()
+            .build_with_env(env(&[("OPENAI_API", "chat_completion")]));
+        let err = p.get_model(None).expect_err("bad value");
+        assert!(err.to_string().contains("chat_completion`"), "{err}");
+        assert!(err.to_string().contains("expected `responses`"), "{err}");
+        assert_eq!("chat".parse::<OpenAIApi>().ok(), Some(OpenAIApi::ChatCompletions));
+        assert_eq!(OpenAIApi::ChatCompletions.as_str(), "chat_completions");
+    }

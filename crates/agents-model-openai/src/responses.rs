@@ -6,11 +6,11 @@ use std::collections::{BTreeMap, VecDeque};
 use agents_core::items::is_placeholder_id;
 use agents_core::usage::RequestUsage;
 use agents_core::{
-    BoxFuture, BoxStream, Content, ContentPart, Extra, Item, Model, ModelError, ModelRequest,
+    BoxFuture, BoxStream, Content, ContentPart, Extra, HostedTool, Item, Model, ModelError, ModelRequest,
     ModelResponse, ModelStreamEvent, OutputSchema, Prompt, ReasoningSettings, Role, ToolChoice,
     ToolSpec,
 };
-use serde::ser::{SerializeMap, Serializer};
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -150,15 +150,44 @@ pub(crate) struct ResponsesRequest<'a> {
     prompt: Option<&'a Prompt>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stream: Option<bool>,
+    include: Option<Vec<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_logprobs: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    prompt_cache_retention: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
 }
 
 impl<'a> ResponsesRequest<'a> {
+/// The request's `include`: the settings' list, what hosted tools need
+/// (`file_search_call.results`), and `message.output_text.logprobs` when
+/// `top_logprobs` is set, without duplicates.
+fn includes<'a>(r: &ModelRequest<'a>) -> Option<Vec<&'a str>> {
+    let s = r.settings;
+    let mut all: Vec<&'a str> = s
+        .include
+        .iter()
+        .flatten()
+        .map(String::as_str)
+        .chain(r.hosted_tools.iter().filter_map(|t| t.includes()))
+        .chain(
+            s.top_logprobs
+                .is_some()
+                .then_some("message.output_text.logprobs"),
+        )
+        .collect();
+    let mut seen = std::collections::HashSet::new();
+    all.retain(|i| seen.insert(*i));
+    (!all.is_empty() || s.include.is_some()).then_some(all)
+}
+
     pub(crate) fn new(model: &'a str, r: &ModelRequest<'a>, stream: bool) -> Self {
         let s = r.settings;
         let tools = Tools {
             tools: r.tools,
             handoffs: r.handoffs,
         };
+            hosted: r.hosted_tools,
         if s.frequency_penalty.is_some() || s.presence_penalty.is_some() {
             tracing::debug!(
                 "the Responses API has no frequency/presence penalties; they are not sent \
@@ -192,25 +221,39 @@ impl<'a> ResponsesRequest<'a> {
             conversation: r.conversation_id,
             prompt: r.prompt,
             stream: stream.then_some(true),
+            include: includes(r),
+            top_logprobs: s.top_logprobs,
+            prompt_cache_retention: s.prompt_cache_retention.as_deref(),
         }
     }
 }
 
-/// Function tools followed by handoff tools, as Responses function tools.
+/// Function tools, then handoff tools (as Responses function tools), then
+/// hosted tools (as their own tool objects).
 struct Tools<'a> {
     tools: &'a [ToolSpec<'a>],
     handoffs: &'a [ToolSpec<'a>],
 }
+    hosted: &'a [HostedTool],
 
 impl Tools<'_> {
     fn is_empty(&self) -> bool {
-        self.tools.is_empty() && self.handoffs.is_empty()
+        self.tools.is_empty() && self.handoffs.is_empty() && self.hosted.is_empty()
     }
 }
 
 impl Serialize for Tools<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.tools.iter().chain(self.handoffs).map(FunctionTool))
+        let mut seq = s.serialize_seq(Some(
+            self.tools.len() + self.handoffs.len() + self.hosted.len(),
+        ))?;
+        for t in self.tools.iter().chain(self.handoffs) {
+            seq.serialize_element(&FunctionTool(t))?;
+        }
+        for t in self.hosted {
+            seq.serialize_element(t)?;
+        }
+        seq.end()
     }
 }
 
@@ -245,6 +288,31 @@ impl Serialize for ResponsesToolChoice<'_> {
                 m.end()
             }
         }
+            ToolChoice::Mcp { server_label, name } => {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("type", "mcp")?;
+                m.serialize_entry("server_label", server_label)?;
+                if let Some(name) = name {
+                    m.serialize_entry("name", name)?;
+                }
+                m.end()
+            }
+            hosted => {
+                let kind = match hosted {
+                    ToolChoice::WebSearch => "web_search_preview",
+                    ToolChoice::FileSearch => "file_search",
+                    ToolChoice::CodeInterpreter => "code_interpreter",
+                    ToolChoice::ImageGeneration => "image_generation",
+                    other => {
+                        return Err(serde::ser::Error::custom(format!(
+                            "tool choice {other:?} cannot be sent to the Responses API"
+                        )))
+                    }
+                };
+                let mut m = s.serialize_map(Some(1))?;
+                m.serialize_entry("type", kind)?;
+                m.end()
+            }
     }
 }
 

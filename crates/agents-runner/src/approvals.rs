@@ -13,8 +13,16 @@
 //!    later calls of the same tool;
 //! 3. otherwise, if the tool says the call needs approval, the call is an
 //!    interruption; else it runs.
+//!
+//! A hosted MCP server's `mcp_approval_request` (see
+//! [`agents_core::hosted`]) is an interruption too, with
+//! [`ToolApprovalItem::server_label`] set: the server already decided that
+//! the call needs approval. It is decided the same way (step 1, then step 2,
+//! where "the same tool" means the same tool of the same server), and the
+//! decision is sent back to the model as an `mcp_approval_response` item.
 
-use agents_core::FunctionCall;
+use agents_core::hosted::{McpApprovalRequest, MCP_APPROVAL_REQUEST};
+use agents_core::{FunctionCall, Item};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -66,6 +74,11 @@ pub struct ToolApprovalItem {
     /// own calls.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parent_call_ids: Vec<String>,
+    /// For a hosted MCP server's approval request: the server's label
+    /// (`tool_name` is then the server's tool and `call_id` the request's
+    /// id). `None` for function tools.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_label: Option<String>,
 }
 
 impl ToolApprovalItem {
@@ -77,6 +90,50 @@ impl ToolApprovalItem {
             arguments: call.arguments.clone(),
             agent: agent.into(),
             parent_call_ids: Vec::new(),
+            server_label: None,
+        }
+    }
+
+    /// An approval item for a hosted MCP server's approval request, made
+    /// during `agent`'s turn.
+    pub fn mcp(agent: impl Into<String>, request: &McpApprovalRequest) -> Self {
+        ToolApprovalItem {
+            tool_name: request.name.clone(),
+            call_id: request.id.clone(),
+            arguments: request.arguments.clone(),
+            agent: agent.into(),
+            parent_call_ids: Vec::new(),
+            server_label: Some(request.server_label.clone()),
+        }
+    }
+
+    /// Whether this is a hosted MCP server's approval request.
+    pub fn is_hosted_mcp(&self) -> bool {
+        self.server_label.is_some()
+    }
+
+    /// The name decisions are recorded under: the tool name, or
+    /// `mcp:<server_label>:<tool>` for a hosted MCP tool (so it never
+    /// shares a sticky decision with a function tool of the same name).
+    pub(crate) fn approval_key(&self) -> std::borrow::Cow<'_, str> {
+        match &self.server_label {
+            Some(label) => mcp_key(label, &self.tool_name).into(),
+            None => self.tool_name.as_str().into(),
+        }
+    }
+
+    /// The item recorded as the `tool_approval_requested` run item: the
+    /// call as a `function_call`, or the server's `mcp_approval_request`.
+    pub fn to_item(&self) -> Item {
+        match &self.server_label {
+            None => Item::FunctionCall(self.to_function_call()),
+            Some(label) => Item::Other(serde_json::json!({
+                "type": MCP_APPROVAL_REQUEST,
+                "id": self.call_id,
+                "server_label": label,
+                "name": self.tool_name,
+                "arguments": self.arguments,
+            })),
         }
     }
 
@@ -101,6 +158,21 @@ impl ToolApprovalItem {
             self.arguments.clone(),
         )
     }
+}
+
+impl agents_core::PendingApproval for ToolApprovalItem {
+    fn approval_key(&self) -> std::borrow::Cow<'_, str> {
+        ToolApprovalItem::approval_key(self)
+    }
+
+    fn call_id(&self) -> &str {
+        &self.call_id
+    }
+}
+
+/// The name decisions on a hosted MCP tool are recorded under.
+pub(crate) fn mcp_key(server_label: &str, tool: &str) -> String {
+    format!("mcp:{server_label}:{tool}")
 }
 
 /// A decision on one call.
@@ -211,6 +283,16 @@ impl Approvals {
         match record.sticky? {
             Sticky::Approved => Some(Decision::Approved),
             Sticky::Rejected => Some(rejected(None)),
+        }
+    }
+
+    /// Applies a decision recorded on the run context.
+    pub(crate) fn apply(&mut self, d: agents_core::ApprovalDecision) {
+        let always = Always::from(d.always);
+        if d.approve {
+            self.approve(&d.key, &d.call_id, always);
+        } else {
+            self.reject(&d.key, &d.call_id, d.message, always);
         }
     }
 

@@ -261,11 +261,11 @@ impl RunState {
     /// same tool). A call of a nested agent-as-tool run is decided in that
     /// run's state.
     pub fn approve(&mut self, item: &ToolApprovalItem, always: Always) {
-        self.target(&item.parent_call_ids).data.approvals.approve(
-            &item.tool_name,
-            &item.call_id,
-            always,
-        );
+        let key = item.approval_key();
+        self.target(&item.parent_call_ids)
+            .data
+            .approvals
+            .approve(&key, &item.call_id, always);
     }
 
     /// Rejects a call (and, with [`Always::Yes`], every later call of the
@@ -273,8 +273,9 @@ impl RunState {
     /// [`DEFAULT_REJECTION_MESSAGE`](crate::DEFAULT_REJECTION_MESSAGE), as
     /// the call's output.
     pub fn reject(&mut self, item: &ToolApprovalItem, message: Option<String>, always: Always) {
+        let key = item.approval_key();
         self.target(&item.parent_call_ids).data.approvals.reject(
-            &item.tool_name,
+            &key,
             &item.call_id,
             message,
             always,
@@ -294,7 +295,7 @@ impl RunState {
         state
             .data
             .approvals
-            .decision(&item.tool_name, &item.call_id)
+            .decision(&item.approval_key(), &item.call_id)
             .map(|d| d == crate::approvals::Decision::Approved)
     }
 
@@ -770,7 +771,10 @@ fn item_to_json(item: &RunItem) -> ItemJson {
     };
     out.kind = match &item.kind {
         RunItemKind::MessageOutput => "message_output_item",
-        RunItemKind::ToolCall => "tool_call_item",
+        RunItemKind::ToolCall | RunItemKind::HostedToolCall => "tool_call_item",
+        RunItemKind::McpListTools => "mcp_list_tools_item",
+        RunItemKind::McpApprovalRequest => "mcp_approval_request_item",
+        RunItemKind::McpApprovalResponse => "mcp_approval_response_item",
         RunItemKind::ToolCallOutput { output, is_error } => {
             out.output = Some(output.clone());
             out.is_error = Some(*is_error);
@@ -805,7 +809,18 @@ fn item_from_json(index: usize, j: ItemJson) -> Result<RunItem, RunStateError> {
     };
     let kind = match j.kind.as_str() {
         "message_output_item" => RunItemKind::MessageOutput,
-        "tool_call_item" => RunItemKind::ToolCall,
+        // Function calls and hosted tool calls share the name, as in
+        // openai-agents-python's run states; the raw item tells them apart.
+        "tool_call_item" => match &j.raw_item {
+            Item::FunctionCall(_) => RunItemKind::ToolCall,
+            other => match RunItemKind::of_output(other) {
+                RunItemKind::HostedToolCall => RunItemKind::HostedToolCall,
+                _ => return Err(bad(&format!("`raw_item` is a `{}` item", other.kind()))),
+            },
+        },
+        "mcp_list_tools_item" => RunItemKind::McpListTools,
+        "mcp_approval_request_item" => RunItemKind::McpApprovalRequest,
+        "mcp_approval_response_item" => RunItemKind::McpApprovalResponse,
         "tool_call_output_item" => RunItemKind::ToolCallOutput {
             output: j.output.clone().ok_or_else(|| bad("missing `output`"))?,
             is_error: j.is_error.ok_or_else(|| bad("missing `is_error`"))?,
@@ -840,9 +855,17 @@ fn item_from_json(index: usize, j: ItemJson) -> Result<RunItem, RunStateError> {
         }
     };
     let wire_ok = match &kind {
-        RunItemKind::ToolCall | RunItemKind::HandoffCall | RunItemKind::ToolApproval => {
+        RunItemKind::ToolCall | RunItemKind::HandoffCall => {
             matches!(j.raw_item, Item::FunctionCall(_))
         }
+        RunItemKind::ToolApproval => {
+            matches!(j.raw_item, Item::FunctionCall(_))
+                || j.raw_item.kind() == agents_core::hosted::MCP_APPROVAL_REQUEST
+        }
+        RunItemKind::HostedToolCall
+        | RunItemKind::McpListTools
+        | RunItemKind::McpApprovalRequest
+        | RunItemKind::McpApprovalResponse => RunItemKind::of_output(&j.raw_item) == kind,
         RunItemKind::ToolCallOutput { .. } | RunItemKind::HandoffOutput { .. } => {
             matches!(j.raw_item, Item::FunctionCallOutput(_))
         }

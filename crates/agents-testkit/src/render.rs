@@ -60,6 +60,8 @@ pub(crate) struct RequestInfo<'a> {
     pub(crate) body: &'a Value,
     pub(crate) stream: bool,
     pub(crate) include_usage: bool,
+    /// The request path (Gemini names the model and the method in it).
+    pub(crate) path: &'a str,
 }
 
 /// Renders an OpenAI-shaped error body.
@@ -112,6 +114,7 @@ pub(crate) fn render(reply: &ReplySpec, info: &RequestInfo<'_>) -> Rendered {
         let stream = match info.api {
             Api::Responses => ctx.responses_stream(),
             Api::ChatCompletions => ctx.chat_stream(info.include_usage),
+            Api::Gemini => return crate::gemini::render(reply, info.body, info.path, true),
         };
         Rendered {
             status: 200,
@@ -122,6 +125,7 @@ pub(crate) fn render(reply: &ReplySpec, info: &RequestInfo<'_>) -> Rendered {
         let value = match info.api {
             Api::Responses => ctx.responses_json(),
             Api::ChatCompletions => ctx.chat_json(),
+            Api::Gemini => return crate::gemini::render(reply, info.body, info.path, false),
         };
         let bytes = serde_json::to_vec(&value).unwrap_or_default();
         Rendered {
@@ -146,7 +150,7 @@ fn render_error(error: &HttpError) -> Rendered {
 }
 
 /// Applies the faults that concern a non-streamed JSON body.
-fn json_plan(bytes: Vec<u8>, reply: &ReplySpec) -> BodyPlan {
+pub(crate) fn json_plan(bytes: Vec<u8>, reply: &ReplySpec) -> BodyPlan {
     let half = bytes.len() / 2;
     if reply.has_fault(|f| *f == Fault::DisconnectMidStream) {
         let mut bytes = bytes;
@@ -165,8 +169,8 @@ fn json_plan(bytes: Vec<u8>, reply: &ReplySpec) -> BodyPlan {
 }
 
 /// An SSE body under construction, with the offsets that faults cut at.
-struct SseBuf {
-    buf: Vec<u8>,
+pub(crate) struct SseBuf {
+    pub(crate) buf: Vec<u8>,
     /// Offsets right after each content delta event.
     delta_ends: Vec<usize>,
     /// Offset right after the first event.
@@ -176,7 +180,7 @@ struct SseBuf {
 }
 
 impl SseBuf {
-    fn with_capacity(capacity: usize) -> Self {
+    pub(crate) fn with_capacity(capacity: usize) -> Self {
         SseBuf {
             buf: Vec::with_capacity(capacity),
             delta_ends: Vec::new(),
@@ -185,7 +189,7 @@ impl SseBuf {
         }
     }
 
-    fn end_event(&mut self, is_delta: bool) {
+    pub(crate) fn end_event(&mut self, is_delta: bool) {
         if self.first_event_end.is_none() {
             self.first_event_end = Some(self.buf.len());
         }
@@ -194,12 +198,12 @@ impl SseBuf {
         }
     }
 
-    fn mark_terminal(&mut self) {
+    pub(crate) fn mark_terminal(&mut self) {
         self.terminal_start = Some(self.buf.len());
     }
 
     /// Applies the streaming faults and returns the body plan.
-    fn into_plan(self, reply: &ReplySpec, api: Api) -> BodyPlan {
+    pub(crate) fn into_plan(self, reply: &ReplySpec, api: Api) -> BodyPlan {
         let SseBuf {
             mut buf,
             mut delta_ends,
@@ -214,6 +218,7 @@ impl SseBuf {
             let malformed: &[u8] = match api {
                 Api::Responses => b"event: response.output_text.delta\ndata: {\"type\": \"response.output_text.delta\", \"delta\": this line is not JSON\n\n",
                 Api::ChatCompletions => b"data: {\"choices\": [ this line is not JSON\n\n",
+                Api::Gemini => b"data: {\"candidates\": [ this line is not JSON\r\n\r\n",
             };
             buf.splice(early_point..early_point, malformed.iter().copied());
             let shift = |offset: &mut usize| {
@@ -308,6 +313,7 @@ impl<'a> Ctx<'a> {
                 Item::Text { text, .. } => text.len() / chunk + 1,
                 Item::FunctionCall { arguments, .. } => arguments.len() / chunk + 2,
                 Item::Reasoning(r) => r.summary.as_ref().map_or(0, |s| s.len() / chunk + 1),
+                Item::Hosted { .. } => 0,
             })
             .sum()
     }
@@ -331,6 +337,11 @@ impl<'a> Ctx<'a> {
                         r.id.clone()
                             .unwrap_or_else(|| format!("rs_mock_{:06}", next_id()))
                     }
+                    Item::Hosted { id_prefix, item } => item
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| format!("{id_prefix}_mock_{:06}", next_id())),
                 };
                 OutputItem { id, item }
             })
@@ -381,6 +392,13 @@ impl<'a> Ctx<'a> {
                 });
                 if let Some(content) = &r.encrypted_content {
                     item["encrypted_content"] = Value::String(content.clone());
+                }
+                item
+            }
+            Item::Hosted { item, .. } => {
+                let mut item = item.clone();
+                if let Some(map) = item.as_object_mut() {
+                    map.insert("id".to_owned(), Value::String(out.id.clone()));
                 }
                 item
             }
@@ -642,6 +660,18 @@ impl<'a> Ctx<'a> {
                             }),
                         );
                     }
+                }
+                Item::Hosted { .. } => {
+                    // Announced in progress, then done (the tool-specific progress events
+                    // are optional for a client and left out).
+                    let mut added = self.final_item(index, out);
+                    if added.get("status").is_some() {
+                        added["status"] = Value::String("in_progress".to_owned());
+                    }
+                    w.event(
+                        "response.output_item.added",
+                        json!({"output_index": index, "item": added}),
+                    );
                 }
             }
             let done = self.final_item(index, out);

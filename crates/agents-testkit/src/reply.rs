@@ -10,7 +10,8 @@ use std::time::Duration;
 /// server-sent-event stream when the request says `"stream": true`.
 ///
 /// A reply is either a *model output* — a sequence of output items (text messages, function
-/// calls, reasoning) with token usage — or an *HTTP error* made with [`Reply::status`].
+/// calls, reasoning, hosted tool calls such as [`Reply::with_web_search_call`] and
+/// [`Reply::with_mcp_approval_request`]) with token usage — or an *HTTP error* made with [`Reply::status`].
 /// [`Fault`]s can be added to either kind to break the transport in a controlled way.
 ///
 /// Cloning is cheap (the contents are shared), so a reply can serve thousands of requests as the
@@ -67,6 +68,8 @@ pub(crate) struct ReplySpec {
     pub(crate) retry_after: Option<Duration>,
     pub(crate) headers: Vec<(String, String)>,
     pub(crate) faults: Vec<Fault>,
+    /// Gemini-only settings (see `crate::gemini`).
+    pub(crate) gemini: crate::gemini::GeminiReply,
 }
 
 /// One output item of a reply.
@@ -82,6 +85,12 @@ pub(crate) enum Item {
         arguments: String,
     },
     Reasoning(Reasoning),
+    /// A hosted tool or MCP output item (Responses API only), written as given; `id_prefix`
+    /// names the generated id when the item has none.
+    Hosted {
+        id_prefix: &'static str,
+        item: serde_json::Value,
+    },
 }
 
 /// An HTTP error reply.
@@ -323,7 +332,7 @@ impl Reply {
         }
     }
 
-    fn edit(mut self, f: impl FnOnce(&mut ReplySpec)) -> Self {
+    pub(crate) fn edit(mut self, f: impl FnOnce(&mut ReplySpec)) -> Self {
         f(Arc::make_mut(&mut self.spec));
         self
     }
@@ -451,6 +460,140 @@ impl Reply {
     pub fn with_reasoning(self, reasoning: impl Into<Reasoning>) -> Self {
         let item = Item::Reasoning(reasoning.into());
         self.edit(|s| s.items.push(item))
+    }
+
+    /// Appends a hosted tool or MCP output item as the Responses API writes it, for items without
+    /// a dedicated helper. It must be a valid `OutputItem` of the spec; an `id` is generated
+    /// when it has none. Left out of Chat Completions replies.
+    pub fn with_output_item(self, item: serde_json::Value) -> Self {
+        let id_prefix = match item.get("type").and_then(serde_json::Value::as_str) {
+            Some("web_search_call") => "ws",
+            Some("file_search_call") => "fs",
+            Some("code_interpreter_call") => "ci",
+            Some("image_generation_call") => "ig",
+            Some("mcp_call") => "mcp",
+            Some("mcp_list_tools") => "mcpl",
+            Some("mcp_approval_request") => "mcpr",
+            _ => "item",
+        };
+        self.edit(|s| s.items.push(Item::Hosted { id_prefix, item }))
+    }
+
+    /// Appends a completed `web_search_call` that searched for `query` (Responses API only).
+    pub fn with_web_search_call(self, query: impl Into<String>) -> Self {
+        let query = query.into();
+        self.with_output_item(serde_json::json!({
+            "type": "web_search_call",
+            "status": "completed",
+            "action": {"type": "search", "query": query, "queries": [query]},
+        }))
+    }
+
+    /// Appends a completed `file_search_call` with these queries and result texts (Responses API
+    /// only; the results as the API returns them with `include: ["file_search_call.results"]`).
+    pub fn with_file_search_call<I, S>(self, queries: I, results: &[(&str, &str)]) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let queries: Vec<String> = queries.into_iter().map(Into::into).collect();
+        let results: Vec<serde_json::Value> = results
+            .iter()
+            .map(|(file_id, text)| {
+                serde_json::json!({"file_id": file_id, "filename": format!("{file_id}.txt"),
+                    "score": 0.9, "text": text, "attributes": {}})
+            })
+            .collect();
+        self.with_output_item(serde_json::json!({
+            "type": "file_search_call",
+            "status": "completed",
+            "queries": queries,
+            "results": results,
+        }))
+    }
+
+    /// Appends a completed `code_interpreter_call` that ran `code` and logged `logs` (Responses
+    /// API only).
+    pub fn with_code_interpreter_call(
+        self,
+        code: impl Into<String>,
+        logs: impl Into<String>,
+    ) -> Self {
+        self.with_output_item(serde_json::json!({
+            "type": "code_interpreter_call",
+            "status": "completed",
+            "container_id": "cntr_mock",
+            "code": code.into(),
+            "outputs": [{"type": "logs", "logs": logs.into()}],
+        }))
+    }
+
+    /// Appends a completed `image_generation_call` whose result is this base64 image (Responses
+    /// API only).
+    pub fn with_image_generation_call(self, result_base64: impl Into<String>) -> Self {
+        self.with_output_item(serde_json::json!({
+            "type": "image_generation_call",
+            "status": "completed",
+            "result": result_base64.into(),
+        }))
+    }
+
+    /// Appends a completed `mcp_call`: the hosted MCP server `server_label` ran `name` with
+    /// `arguments` (a JSON string) and returned `output` (Responses API only).
+    pub fn with_mcp_call(
+        self,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+        output: impl Into<String>,
+    ) -> Self {
+        self.with_output_item(serde_json::json!({
+            "type": "mcp_call",
+            "status": "completed",
+            "server_label": server_label.into(),
+            "name": name.into(),
+            "arguments": arguments.into(),
+            "output": output.into(),
+        }))
+    }
+
+    /// Appends an `mcp_list_tools` item: the tools (names, with an empty object schema) of the
+    /// hosted MCP server `server_label` (Responses API only).
+    pub fn with_mcp_list_tools<I, S>(self, server_label: impl Into<String>, tools: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let tools: Vec<serde_json::Value> = tools
+            .into_iter()
+            .map(|name| {
+                serde_json::json!({"name": name.into(), "input_schema": {"type": "object"},
+                    "description": null, "annotations": null})
+            })
+            .collect();
+        self.with_output_item(serde_json::json!({
+            "type": "mcp_list_tools",
+            "server_label": server_label.into(),
+            "tools": tools,
+        }))
+    }
+
+    /// Appends an `mcp_approval_request` with this id: the hosted MCP server `server_label` asks
+    /// to run `name` with `arguments` (Responses API only).
+    pub fn with_mcp_approval_request(
+        self,
+        id: impl Into<String>,
+        server_label: impl Into<String>,
+        name: impl Into<String>,
+        arguments: impl Into<String>,
+    ) -> Self {
+        self.with_output_item(serde_json::json!({
+            "type": "mcp_approval_request",
+            "id": id.into(),
+            "server_label": server_label.into(),
+            "name": name.into(),
+            "arguments": arguments.into(),
+        }))
     }
 
     /// Streams every text, reasoning summary and arguments string as deltas of at most `chars`

@@ -20,6 +20,10 @@
 //!   `"type": "message"`) matches both, so `oneOf` rejects the most ordinary multimodal request
 //!   the Python SDK sends. The discriminator (`type`) cannot separate them since both say
 //!   `message`. Every other `oneOf` keeps its exclusive meaning.
+//! - **`MCPApprovalResponse`'s `required`** lists `request_id`, which is not among its
+//!   properties and which neither the service's documentation nor the official SDKs send (an
+//!   approval response names its request with `approval_request_id`). It is dropped from
+//!   `required`, there and in `MCPApprovalResponseResource`.
 //!
 //! Other spec strictness is kept on purpose. For example `OutputTextContent` requires
 //! `annotations` and `logprobs`, also when an assistant message is sent back as input: an SDK
@@ -152,6 +156,15 @@ fn load_spec(path: &Path) -> Spec {
 /// Applies the narrow OpenAPI → JSON Schema adjustments listed in the module docs.
 fn adjust_components(components: &mut Value) {
     rewrite_nullable(components);
+    // `MCPApprovalResponse` (and its resource) list `request_id` in `required`, but no such
+    // property exists and the official SDKs never send one: drop it from `required`.
+    for name in ["MCPApprovalResponse", "MCPApprovalResponseResource"] {
+        if let Some(Value::Array(required)) =
+            components.pointer_mut(&format!("/schemas/{name}/required"))
+        {
+            required.retain(|r| r != "request_id");
+        }
+    }
     if let Some(input_item) = components.pointer_mut("/schemas/InputItem") {
         if let Some(map) = input_item.as_object_mut() {
             if let Some(alternatives) = map.remove("oneOf") {
