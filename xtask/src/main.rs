@@ -15,7 +15,6 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-mod peer_durable;
 mod peer_release;
 mod release;
 #[cfg(test)]
@@ -149,7 +148,6 @@ fn ci() -> Result<(), String> {
         if step.name == "tests" {
             python_venv()?;
             mcp_test_servers()?;
-            peer_durable::restate_server()?;
         }
         step.run()?;
     }
