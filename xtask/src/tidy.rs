@@ -11,8 +11,11 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agents-runner", &["agents-core"]),
     ("agents-model-openai", &["agents-core"]),
     ("agents-session-sqlite", &["agents-core"]),
+    ("agents-session-postgres", &["agents-core"]),
+    ("agents-session-redis", &["agents-core"]),
+    ("agents-session-encrypted", &["agents-core"]),
     ("agents-mcp", &["agents-core"]),
-    ("agents-testkit", &[]),
+    ("agents-testkit", &["agents-core"]),
     ("agents-macros", &[]),
     (
         "agents",

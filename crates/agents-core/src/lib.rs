@@ -85,7 +85,10 @@ pub use model::{
 };
 pub use output::{FinalOutput, OutputType};
 pub use run_item::{RunItem, RunItemKind};
-pub use session::{MemorySession, Session, SessionError};
+pub use session::{
+    add_items_retrying, MemoryRunStateStore, MemorySession, RunStateStore, RunStateStoreError,
+    Session, SessionError, StoredRunState,
+};
 pub use settings::{ModelSettings, ReasoningSettings, RetrySettings, ToolChoice};
 pub use tool::{FunctionTool, IntoToolOutput, NoArgs, Tool, ToolContext, ToolError, ToolOutput};
 pub use toolkit::{Toolkit, ToolkitError, ToolkitSession};

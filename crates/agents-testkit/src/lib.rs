@@ -75,6 +75,8 @@ mod render;
 mod reply;
 mod server;
 mod spec;
+pub mod servers;
+pub mod session_conformance;
 pub mod strict;
 
 pub use reply::{Fault, Reasoning, Reply, Usage};
