@@ -59,6 +59,8 @@ pub(crate) struct Sql {
     delete_row: String,
     delete_messages: String,
     delete_session: String,
+    insert_operation: String,
+    delete_operations: String,
 }
 
 fn check_name(name: &str) -> std::result::Result<(), SessionError> {
@@ -87,6 +89,12 @@ impl Sql {
         }
         let s = &options.sessions_table;
         let m = &options.messages_table;
+        // This SDK's own table: operation ids of idempotent appends
+        // (`agent_operations` next to the default `agent_messages`).
+        let op = match m.strip_suffix("messages") {
+            Some(stem) => format!("{stem}operations"),
+            None => format!("{m}_operations"),
+        };
         // The layout of openai-agents-python's SQLiteSession, so that either
         // SDK reads what the other wrote. The index name matches too, so
         // opening a Python-made file does not add a second index.
@@ -103,7 +111,13 @@ impl Sql {
                 created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
                 FOREIGN KEY (session_id) REFERENCES \"{s}\" (session_id) ON DELETE CASCADE
             );
-            CREATE INDEX IF NOT EXISTS \"idx_{m}_session_id\" ON \"{m}\" (session_id, id);"
+            CREATE INDEX IF NOT EXISTS \"idx_{m}_session_id\" ON \"{m}\" (session_id, id);
+            CREATE TABLE IF NOT EXISTS \"{op}\" (
+                session_id TEXT NOT NULL,
+                operation_id TEXT NOT NULL,
+                created_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP,
+                PRIMARY KEY (session_id, operation_id)
+            );"
         );
         Ok(Sql {
             sessions: s.clone(),
@@ -131,6 +145,10 @@ impl Sql {
             delete_row: format!("DELETE FROM \"{m}\" WHERE id = ?1"),
             delete_messages: format!("DELETE FROM \"{m}\" WHERE session_id = ?1"),
             delete_session: format!("DELETE FROM \"{s}\" WHERE session_id = ?1"),
+            insert_operation: format!(
+                "INSERT OR IGNORE INTO \"{op}\" (session_id, operation_id) VALUES (?1, ?2)"
+            ),
+            delete_operations: format!("DELETE FROM \"{op}\" WHERE session_id = ?1"),
         })
     }
 }
@@ -368,11 +386,14 @@ impl Database {
         run().map_err(SessionError::from)
     }
 
-    /// Appends `items` (as the JSON `rows`) in one transaction.
+    /// Appends `items` (as the JSON `rows`) in one transaction; with an
+    /// operation id, only if that id is not recorded yet (in the same
+    /// transaction).
     pub(crate) fn add(
         &self,
         cfg: &SessionConfig,
         session_id: &Arc<str>,
+        operation_id: Option<&str>,
         rows: &[String],
         items: Vec<Item>,
     ) -> std::result::Result<(), SessionError> {
@@ -382,6 +403,15 @@ impl Database {
             let tx = st
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            if let Some(op) = operation_id {
+                let new = tx
+                    .prepare_cached(&cfg.sql.insert_operation)?
+                    .execute(params![&**session_id, op])?;
+                if new == 0 {
+                    // Applied before: nothing to write.
+                    return Ok(());
+                }
+            }
             tx.prepare_cached(&cfg.sql.insert_session)?
                 .execute([&**session_id])?;
             {
@@ -509,6 +539,8 @@ impl Database {
             tx.prepare_cached(&cfg.sql.delete_messages)?
                 .execute([&**session_id])?;
             tx.prepare_cached(&cfg.sql.delete_session)?
+                .execute([&**session_id])?;
+            tx.prepare_cached(&cfg.sql.delete_operations)?
                 .execute([&**session_id])?;
             tx.commit()?;
             let key = (Arc::clone(&cfg.sql.messages_key), Arc::clone(session_id));

@@ -166,6 +166,30 @@ impl SqliteSession {
         blocking(move || db.remove_unreadable(&cfg, &id)).await
     }
 
+    fn append<'a>(
+        &'a self,
+        operation_id: Option<String>,
+        items: &'a [Item],
+    ) -> BoxFuture<'a, Result<(), SessionError>> {
+        let rows: Result<Vec<String>, SessionError> = items
+            .iter()
+            .map(|item| {
+                serde_json::to_string(item)
+                    .map_err(|e| SessionError::Storage(format!("cannot serialize an item: {e}")))
+            })
+            .collect();
+        // Kept parsed for the next `get_items` (see `db::Cache`).
+        let owned = items.to_vec();
+        let (db, cfg, id) = self.parts();
+        Box::pin(async move {
+            let rows = rows?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            blocking(move || db.add(&cfg, &id, operation_id.as_deref(), &rows, owned)).await
+        })
+    }
+
     fn parts(&self) -> (Arc<Database>, Arc<SessionConfig>, Arc<str>) {
         (
             Arc::clone(&self.db),
@@ -198,23 +222,23 @@ impl Session for SqliteSession {
     /// Appends the items in one transaction (nothing is written for an
     /// empty slice).
     fn add_items<'a>(&'a self, items: &'a [Item]) -> BoxFuture<'a, Result<(), SessionError>> {
-        let rows: Result<Vec<String>, SessionError> = items
-            .iter()
-            .map(|item| {
-                serde_json::to_string(item)
-                    .map_err(|e| SessionError::Storage(format!("cannot serialize an item: {e}")))
-            })
-            .collect();
-        // Kept parsed for the next `get_items` (see `db::Cache`).
-        let owned = items.to_vec();
-        let (db, cfg, id) = self.parts();
-        Box::pin(async move {
-            let rows = rows?;
-            if rows.is_empty() {
-                return Ok(());
-            }
-            blocking(move || db.add(&cfg, &id, &rows, owned)).await
-        })
+        self.append(None, items)
+    }
+
+    /// Appends the items in one transaction, unless `operation_id` is
+    /// recorded for this session already (the table `agent_operations`, or
+    /// the messages table's name with `messages` replaced by `operations`;
+    /// ids are removed by `clear`).
+    fn add_items_once<'a>(
+        &'a self,
+        operation_id: &'a str,
+        items: &'a [Item],
+    ) -> BoxFuture<'a, Result<(), SessionError>> {
+        self.append(Some(operation_id.to_owned()), items)
+    }
+
+    fn supports_operation_ids(&self) -> bool {
+        true
     }
 
     /// Removes the newest item and returns it. A newest row that does not
