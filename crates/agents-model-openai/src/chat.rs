@@ -16,8 +16,9 @@ use serde_json::Value;
 
 use crate::client::OpenAIClient;
 use crate::responses::{push_whole_response, ErrorObject};
-use crate::sse::SseEvent;
-use crate::transport::{call_json, encode_body, stream_events, Decoder};
+use crate::transport::{call_json, encode_body, stream_events};
+use agents_http::Decoder;
+use agents_http::SseEvent;
 
 const PATH: &str = "/chat/completions";
 
@@ -113,7 +114,7 @@ impl Model for OpenAIChatCompletionsModel {
     ) -> BoxStream<'a, Result<ModelStreamEvent, ModelError>> {
         tracing::debug!(model = %self.model, items = request.input.len(), "chat completions stream request");
         let body = self.encode(&request, true);
-        stream_events::<ChatDecoder>(&self.client, PATH, body, request.settings)
+        stream_events(&self.client, PATH, body, request.settings, ChatDecoder::new)
     }
 }
 
@@ -151,13 +152,13 @@ pub(crate) struct ChatRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     store: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    stream: Option<bool>,
     logprobs: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_logprobs: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt_cache_retention: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     stream_options: Option<StreamOptions>,
 }
@@ -194,21 +195,24 @@ impl<'a> ChatRequest<'a> {
             )));
         }
         let s = r.settings;
-        if s.truncation.is_some() {
         if let Some(choice) = &s.tool_choice {
             if !matches!(
                 choice,
-                ToolChoice::Auto | ToolChoice::Required | ToolChoice::None | ToolChoice::Function(_)
+                ToolChoice::Auto
+                    | ToolChoice::Required
+                    | ToolChoice::None
+                    | ToolChoice::Function(_)
             ) {
                 return Err(unsupported(format!("the hosted tool choice {choice:?}")));
             }
         }
+        if s.truncation.is_some() {
             tracing::debug!("the Chat Completions API has no truncation setting; it is not sent");
         }
-        let tools = ChatTools {
         if s.include.is_some() {
             tracing::debug!("the Chat Completions API has no `include`; it is not sent");
         }
+        let tools = ChatTools {
             tools: r.tools,
             handoffs: r.handoffs,
         };
@@ -232,11 +236,11 @@ impl<'a> ChatRequest<'a> {
             verbosity: s.verbosity.as_deref(),
             metadata: s.metadata.as_ref(),
             store: s.store,
-            stream: stream.then_some(true),
             // Chat Completions returns log probabilities only with `logprobs: true`.
             logprobs: s.top_logprobs.map(|_| true),
             top_logprobs: s.top_logprobs,
             prompt_cache_retention: s.prompt_cache_retention.as_deref(),
+            stream: stream.then_some(true),
             stream_options: stream.then(|| StreamOptions {
                 include_usage: s.include_usage.unwrap_or(true),
             }),
@@ -570,11 +574,11 @@ impl Serialize for ChatToolChoice<'_> {
                 m.serialize_entry("function", &Name { name })?;
                 m.end()
             }
-        }
             // Refused before the body is written (`ChatRequest::new`).
             other => Err(serde::ser::Error::custom(format!(
                 "the Chat Completions API has no tool choice {other:?}"
             ))),
+        }
     }
 }
 
@@ -902,7 +906,8 @@ impl ChatDecoder {
     }
 }
 
-impl Decoder for ChatDecoder {
+impl ChatDecoder {
+    /// A decoder for one attempt, knowing the attempt's request id.
     fn new(request_id: Option<String>) -> Self {
         ChatDecoder {
             request_id,
@@ -912,7 +917,9 @@ impl Decoder for ChatDecoder {
             usage: None,
         }
     }
+}
 
+impl Decoder for ChatDecoder {
     fn on_event(
         &mut self,
         event: SseEvent,

@@ -187,12 +187,11 @@ mod chat;
 mod client;
 mod provider;
 mod responses;
-mod retry;
-mod sse;
 mod transport;
 
+pub use agents_http::ResponseLimits;
 pub use chat::OpenAIChatCompletionsModel;
-pub use client::{OpenAIClient, ResponseLimits, OPENAI_BASE_URL};
+pub use client::{OpenAIClient, OPENAI_BASE_URL};
 pub use provider::{
     default_openai_api, set_default_openai_api, MultiProvider, OpenAIApi, OpenAIProvider,
     OpenAIProviderBuilder, DEFAULT_MODEL,

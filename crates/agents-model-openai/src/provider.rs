@@ -9,8 +9,9 @@ use agents_core::{Model, ModelError, ModelProvider};
 use async_openai::config::OpenAIConfig;
 
 use crate::chat::OpenAIChatCompletionsModel;
-use crate::client::{check_value, OpenAIClient, ResponseLimits, OPENAI_BASE_URL};
+use crate::client::{check_value, OpenAIClient, OPENAI_BASE_URL};
 use crate::responses::OpenAIResponsesModel;
+use agents_http::ResponseLimits;
 
 /// The model used when neither the caller nor `OPENAI_MODEL` names one.
 ///
@@ -33,7 +34,6 @@ pub enum OpenAIApi {
     ChatCompletions,
 }
 
-/// Resolves model names to OpenAI models.
 impl OpenAIApi {
     /// The name used by `OPENAI_API`: `responses` or `chat_completions`.
     pub fn as_str(self) -> &'static str {
@@ -96,6 +96,7 @@ pub fn default_openai_api() -> Option<OpenAIApi> {
     }
 }
 
+/// Resolves model names to OpenAI models.
 ///
 /// Configuration comes from the builder, else from the environment:
 ///
@@ -106,13 +107,13 @@ pub fn default_openai_api() -> Option<OpenAIApi> {
 /// | organization | [`organization`](OpenAIProviderBuilder::organization) | `OPENAI_ORG_ID` | none |
 /// | project | [`project`](OpenAIProviderBuilder::project) | `OPENAI_PROJECT_ID` | none |
 /// | default model | [`default_model`](OpenAIProviderBuilder::default_model) | `OPENAI_MODEL` (or `OPENAI_DEFAULT_MODEL`) | [`DEFAULT_MODEL`] |
-///
 /// | API | [`api`](OpenAIProviderBuilder::api) | [`set_default_openai_api`], then `OPENAI_API` (`responses` or `chat_completions`) | Responses |
 ///
 /// An `OPENAI_API` value that is neither `responses` nor `chat_completions`
 /// makes [`get_model`](ModelProvider::get_model) (and
 /// [`try_build`](OpenAIProviderBuilder::try_build)) fail with a
 /// [`ModelError::Other`] naming the value.
+///
 /// Building never fails. A missing API key only matters when a request is
 /// sent: to the official API it fails with a clear [`ModelError::Other`]
 /// before anything goes on the wire; to any other base URL (a local
@@ -138,9 +139,9 @@ pub struct OpenAIProvider {
     client: OpenAIClient,
     default_model: String,
     api: OpenAIApi,
-}
     /// A bad `OPENAI_API` value, reported by `get_model`.
     api_error: Option<ModelError>,
+}
 
 impl OpenAIProvider {
     /// A provider configured from the environment (see the table above).
@@ -188,10 +189,10 @@ impl OpenAIProvider {
 
 impl ModelProvider for OpenAIProvider {
     fn get_model(&self, name: Option<&str>) -> Result<Arc<dyn Model>, ModelError> {
-        let name = name
         if let Some(error) = &self.api_error {
             return Err(error.clone());
         }
+        let name = name
             .filter(|n| !n.is_empty())
             .unwrap_or(&self.default_model);
         Ok(match self.api {
@@ -324,10 +325,10 @@ impl OpenAIProviderBuilder {
     /// ```
     pub fn try_build(self) -> Result<OpenAIProvider, ModelError> {
         let provider = self.build();
-        match provider.client.config_error() {
         if let Some(error) = &provider.api_error {
             return Err(error.clone());
         }
+        match provider.client.config_error() {
             Some(error) => Err(error.clone()),
             None => Ok(provider),
         }
@@ -372,7 +373,6 @@ impl OpenAIProviderBuilder {
             Some(limits) => client.with_response_limits(limits),
             None => client,
         };
-        OpenAIProvider {
         let (api, api_error) = match self.api.or_else(default_openai_api) {
             Some(api) => (api, None),
             None => match env("OPENAI_API").map(|v| v.parse::<OpenAIApi>()) {
@@ -381,6 +381,7 @@ impl OpenAIProviderBuilder {
                 None => (OpenAIApi::Responses, None),
             },
         };
+        OpenAIProvider {
             client,
             default_model,
             api,
@@ -575,7 +576,6 @@ mod tests {
         assert_eq!(p.client().base_url(), "http://127.0.0.1:3/v1");
         assert_eq!(p.api(), OpenAIApi::ChatCompletions);
     }
-}
 
     #[test]
     fn openai_api_chooses_the_api() {
@@ -585,8 +585,8 @@ mod tests {
         assert_eq!(p.api(), OpenAIApi::ChatCompletions);
         let model = p.get_model(Some("m")).expect("model");
         assert!(format!("{model:?}").contains("OpenAIChatCompletionsModel"));
-        let p = OpenAIProviderBuilder::default()
-            .build_with_env(env(&[("OPENAI_API", " Responses ")]));
+        let p =
+            OpenAIProviderBuilder::default().build_with_env(env(&[("OPENAI_API", " Responses ")]));
         assert_eq!(p.api(), OpenAIApi::Responses);
         // The builder wins over the environment.
         let p = OpenAIProvider::builder()
@@ -599,6 +599,10 @@ mod tests {
         let err = p.get_model(None).expect_err("bad value");
         assert!(err.to_string().contains("chat_completion`"), "{err}");
         assert!(err.to_string().contains("expected `responses`"), "{err}");
-        assert_eq!("chat".parse::<OpenAIApi>().ok(), Some(OpenAIApi::ChatCompletions));
+        assert_eq!(
+            "chat".parse::<OpenAIApi>().ok(),
+            Some(OpenAIApi::ChatCompletions)
+        );
         assert_eq!(OpenAIApi::ChatCompletions.as_str(), "chat_completions");
     }
+}

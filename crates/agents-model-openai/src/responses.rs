@@ -6,17 +6,18 @@ use std::collections::{BTreeMap, VecDeque};
 use agents_core::items::is_placeholder_id;
 use agents_core::usage::RequestUsage;
 use agents_core::{
-    BoxFuture, BoxStream, Content, ContentPart, Extra, HostedTool, Item, Model, ModelError, ModelRequest,
-    ModelResponse, ModelStreamEvent, OutputSchema, Prompt, ReasoningSettings, Role, ToolChoice,
-    ToolSpec,
+    BoxFuture, BoxStream, Content, ContentPart, Extra, HostedTool, Item, Model, ModelError,
+    ModelRequest, ModelResponse, ModelStreamEvent, OutputSchema, Prompt, ReasoningSettings, Role,
+    ToolChoice, ToolSpec,
 };
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::client::OpenAIClient;
-use crate::sse::SseEvent;
-use crate::transport::{call_json, encode_body, stream_events, Decoder};
+use crate::transport::{call_json, encode_body, stream_events};
+use agents_http::Decoder;
+use agents_http::SseEvent;
 
 const PATH: &str = "/responses";
 
@@ -107,7 +108,13 @@ impl Model for OpenAIResponsesModel {
             &ResponsesRequest::new(&self.model, &request, true),
             request.settings.extra_body.as_ref(),
         );
-        stream_events::<ResponsesDecoder>(&self.client, PATH, body, request.settings)
+        stream_events(
+            &self.client,
+            PATH,
+            body,
+            request.settings,
+            ResponsesDecoder::new,
+        )
     }
 }
 
@@ -149,16 +156,15 @@ pub(crate) struct ResponsesRequest<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt: Option<&'a Prompt>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    stream: Option<bool>,
     include: Option<Vec<&'a str>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     top_logprobs: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     prompt_cache_retention: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<bool>,
 }
 
-impl<'a> ResponsesRequest<'a> {
 /// The request's `include`: the settings' list, what hosted tools need
 /// (`file_search_call.results`), and `message.output_text.logprobs` when
 /// `top_logprobs` is set, without duplicates.
@@ -181,13 +187,14 @@ fn includes<'a>(r: &ModelRequest<'a>) -> Option<Vec<&'a str>> {
     (!all.is_empty() || s.include.is_some()).then_some(all)
 }
 
+impl<'a> ResponsesRequest<'a> {
     pub(crate) fn new(model: &'a str, r: &ModelRequest<'a>, stream: bool) -> Self {
         let s = r.settings;
         let tools = Tools {
             tools: r.tools,
             handoffs: r.handoffs,
-        };
             hosted: r.hosted_tools,
+        };
         if s.frequency_penalty.is_some() || s.presence_penalty.is_some() {
             tracing::debug!(
                 "the Responses API has no frequency/presence penalties; they are not sent \
@@ -220,10 +227,10 @@ fn includes<'a>(r: &ModelRequest<'a>) -> Option<Vec<&'a str>> {
             previous_response_id: r.previous_response_id,
             conversation: r.conversation_id,
             prompt: r.prompt,
-            stream: stream.then_some(true),
             include: includes(r),
             top_logprobs: s.top_logprobs,
             prompt_cache_retention: s.prompt_cache_retention.as_deref(),
+            stream: stream.then_some(true),
         }
     }
 }
@@ -233,8 +240,8 @@ fn includes<'a>(r: &ModelRequest<'a>) -> Option<Vec<&'a str>> {
 struct Tools<'a> {
     tools: &'a [ToolSpec<'a>],
     handoffs: &'a [ToolSpec<'a>],
-}
     hosted: &'a [HostedTool],
+}
 
 impl Tools<'_> {
     fn is_empty(&self) -> bool {
@@ -287,7 +294,6 @@ impl Serialize for ResponsesToolChoice<'_> {
                 m.serialize_entry("name", name)?;
                 m.end()
             }
-        }
             ToolChoice::Mcp { server_label, name } => {
                 let mut m = s.serialize_map(None)?;
                 m.serialize_entry("type", "mcp")?;
@@ -313,6 +319,7 @@ impl Serialize for ResponsesToolChoice<'_> {
                 m.serialize_entry("type", kind)?;
                 m.end()
             }
+        }
     }
 }
 
@@ -665,7 +672,8 @@ fn malformed(kind: &str, e: impl std::fmt::Display) -> ModelError {
     ModelError::InvalidResponse(format!("malformed `{kind}` event: {e}"))
 }
 
-impl Decoder for ResponsesDecoder {
+impl ResponsesDecoder {
+    /// A decoder for one attempt, knowing the attempt's request id.
     fn new(request_id: Option<String>) -> Self {
         ResponsesDecoder {
             request_id,
@@ -673,7 +681,9 @@ impl Decoder for ResponsesDecoder {
             done: Vec::new(),
         }
     }
+}
 
+impl Decoder for ResponsesDecoder {
     fn on_event(
         &mut self,
         event: SseEvent,

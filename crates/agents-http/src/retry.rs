@@ -9,24 +9,46 @@ use agents_core::{ModelError, RetrySettings};
 
 /// The longest server `Retry-After` hint that is honoured as is; longer hints
 /// fall back to the computed backoff (the OpenAI Python client does the same).
-pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
-/// Retry bookkeeping of one model call.
+/// Retry bookkeeping of one model call: how many retries were made and
+/// what the policy allows.
+///
+/// [`HttpClient::call_json`](crate::HttpClient::call_json) and
+/// [`HttpClient::stream`](crate::HttpClient::stream) use one per call; a
+/// provider with its own loop can too.
+///
+/// ```
+/// use std::time::Duration;
+/// use agents_core::{ModelError, RetrySettings};
+/// use agents_http::RetryState;
+///
+/// let policy = RetrySettings::new(1).with_backoff(Duration::from_millis(10), Duration::from_secs(1));
+/// let mut state = RetryState::new(Some(&policy));
+/// let overloaded = ModelError::Http {
+///     status: 529, message: "Overloaded".into(), request_id: None, body: None,
+///     retry_after: Some(Duration::from_millis(250)),
+/// };
+/// // The server's hint (at most 60 s) wins over the computed backoff.
+/// assert_eq!(state.next_delay(&overloaded), Some(Duration::from_millis(250)));
+/// assert_eq!(state.next_delay(&overloaded), None, "one retry only");
+/// ```
 #[derive(Debug)]
-pub(crate) struct RetryState<'a> {
+pub struct RetryState<'a> {
     policy: Option<&'a RetrySettings>,
     retries: u32,
 }
 
 impl<'a> RetryState<'a> {
-    pub(crate) fn new(policy: Option<&'a RetrySettings>) -> Self {
+    /// Bookkeeping for a call under `policy` (`None`: never retry).
+    pub fn new(policy: Option<&'a RetrySettings>) -> Self {
         RetryState { policy, retries: 0 }
     }
 
     /// The delay before the next attempt, or `None` when `error` must be
     /// returned to the caller (policy off, retries exhausted or error not
     /// retryable). Counts the retry.
-    pub(crate) fn next_delay(&mut self, error: &ModelError) -> Option<Duration> {
+    pub fn next_delay(&mut self, error: &ModelError) -> Option<Duration> {
         let policy = self.policy?;
         if self.retries >= policy.max_retries || !error.is_retryable() {
             return None;
@@ -51,10 +73,11 @@ impl<'a> RetryState<'a> {
     }
 }
 
+/// The computed backoff before retry number `retry` (counting from 0):
 /// `initial * 2^retry`, capped at `max`, scaled by a jitter factor in
 /// `[0.75, 1.0]` (`jitter` is a fraction in `[0, 1)`). Never panics, also
 /// for backoffs near `Duration::MAX`.
-pub(crate) fn backoff(policy: &RetrySettings, retry: u32, jitter: f64) -> Duration {
+pub fn backoff(policy: &RetrySettings, retry: u32, jitter: f64) -> Duration {
     let factor = 2f64.powi(retry.min(30) as i32);
     let base =
         (policy.initial_backoff.as_secs_f64() * factor).min(policy.max_backoff.as_secs_f64());

@@ -1,6 +1,6 @@
 //! A small incremental parser of `text/event-stream` bodies.
 //!
-//! It follows the WHATWG rules that matter for OpenAI streams: lines end in
+//! It follows the WHATWG rules that matter for model APIs' streams: lines end in
 //! `\n`, `\r\n` or `\r`; `data:` lines of one event are joined with `\n`; a
 //! blank line dispatches the event; lines starting with `:` are comments; an
 //! event that is not terminated by a blank line before the end of the body is
@@ -13,20 +13,34 @@
 
 use agents_core::ModelError;
 
-use crate::client::ResponseLimits;
+use crate::ResponseLimits;
 
 /// One dispatched server-sent event.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub(crate) struct SseEvent {
+pub struct SseEvent {
     /// The `event:` field, if any.
-    pub(crate) event: Option<String>,
+    pub event: Option<String>,
     /// The joined `data:` lines.
-    pub(crate) data: String,
+    pub data: String,
 }
 
 /// Incremental SSE parser: feed bytes, take events.
+///
+/// ```
+/// use agents_http::{ResponseLimits, SseEvent, SseParser};
+///
+/// let mut parser = SseParser::new(&ResponseLimits::default());
+/// parser.feed(b"event: ping\ndata: {\"type\":");
+/// assert_eq!(parser.next_event()?, None); // not complete yet
+/// parser.feed(b"\"ping\"}\n\n");
+/// let event = parser.next_event()?.expect("one event");
+/// assert_eq!(event.event.as_deref(), Some("ping"));
+/// assert_eq!(event.data, r#"{"type":"ping"}"#);
+/// assert!(!parser.has_partial_event());
+/// # Ok::<(), agents_core::ModelError>(())
+/// ```
 #[derive(Debug)]
-pub(crate) struct SseParser {
+pub struct SseParser {
     max_line: usize,
     max_event: usize,
     buf: Vec<u8>,
@@ -56,7 +70,7 @@ impl Default for SseParser {
 
 impl SseParser {
     /// A parser enforcing the SSE limits of `limits`.
-    pub(crate) fn new(limits: &ResponseLimits) -> Self {
+    pub fn new(limits: &ResponseLimits) -> Self {
         SseParser {
             max_line: limits.max_sse_line_bytes,
             max_event: limits.max_sse_event_bytes,
@@ -69,7 +83,7 @@ impl SseParser {
     }
 
     /// Appends body bytes.
-    pub(crate) fn feed(&mut self, chunk: &[u8]) {
+    pub fn feed(&mut self, chunk: &[u8]) {
         if self.pos > 0 && self.pos == self.buf.len() {
             self.buf.clear();
             self.pos = 0;
@@ -100,7 +114,7 @@ impl SseParser {
 
     /// The next complete event, if the fed bytes contain one, or the limit
     /// the stream went over.
-    pub(crate) fn next_event(&mut self) -> Result<Option<SseEvent>, ModelError> {
+    pub fn next_event(&mut self) -> Result<Option<SseEvent>, ModelError> {
         loop {
             if self.skip_lf && self.pos < self.buf.len() {
                 if self.buf[self.pos] == b'\n' {
@@ -136,7 +150,7 @@ impl SseParser {
 
     /// Whether bytes of an unfinished event are pending (used to describe
     /// truncated streams).
-    pub(crate) fn has_partial_event(&self) -> bool {
+    pub fn has_partial_event(&self) -> bool {
         self.pending.has_data || self.pending.event.is_some() || self.pos < self.buf.len()
     }
 }
