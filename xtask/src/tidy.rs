@@ -10,6 +10,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agents-core", &[]),
     ("agents-runner", &["agents-core"]),
     ("agents-model-openai", &["agents-core"]),
+    ("agents-model-gemini", &["agents-core", "agents-http"]),
     ("agents-session-sqlite", &["agents-core"]),
     ("agents-session-postgres", &["agents-core"]),
     ("agents-session-redis", &["agents-core"]),

@@ -71,6 +71,7 @@
 //! conversation history an agent re-sends every turn — are recognised by a 128-bit hash instead
 //! of being validated again.
 
+pub mod gemini;
 mod render;
 mod reply;
 mod server;

@@ -37,6 +37,9 @@ pub enum Api {
     Responses,
     /// `POST /v1/chat/completions`, validated against `CreateChatCompletionRequest`.
     ChatCompletions,
+    /// `POST /v1beta/models/{model}:generateContent` or `:streamGenerateContent`, validated
+    /// against the official `google-genai` types (see [`crate::gemini`]).
+    Gemini,
 }
 
 impl Api {
@@ -45,6 +48,7 @@ impl Api {
         match self {
             Api::Responses => "/v1/responses",
             Api::ChatCompletions => "/v1/chat/completions",
+            Api::Gemini => "/v1beta/models/{model}:generateContent",
         }
     }
 
@@ -52,6 +56,8 @@ impl Api {
         match self {
             Api::Responses => Schema::CreateResponse,
             Api::ChatCompletions => Schema::CreateChatCompletionRequest,
+            // Not used: Gemini bodies are validated by `crate::gemini`.
+            Api::Gemini => Schema::CreateResponse,
         }
     }
 
@@ -59,6 +65,8 @@ impl Api {
         match self {
             Api::Responses => strict::Body::Responses,
             Api::ChatCompletions => strict::Body::Chat,
+            // Not used: Gemini bodies are validated by `crate::gemini`.
+            Api::Gemini => strict::Body::Chat,
         }
     }
 
@@ -66,6 +74,7 @@ impl Api {
         match self {
             Api::Responses => "CreateResponse",
             Api::ChatCompletions => "CreateChatCompletionRequest",
+            Api::Gemini => "google-genai types",
         }
     }
 }
@@ -105,6 +114,7 @@ impl CapturedRequest {
     /// Whether the body asked for a stream (`"stream": true`).
     pub fn is_stream(&self) -> bool {
         self.body.get("stream") == Some(&Value::Bool(true))
+            || (self.api == Api::Gemini && crate::gemini::is_stream_path(&self.path))
     }
 
     /// Whether the body matched the OpenAPI schema and broke no rule of [`crate::strict`].
@@ -453,6 +463,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let api = match (&parts.method, path) {
         (&Method::POST, "/v1/responses") => Api::Responses,
         (&Method::POST, "/v1/chat/completions") => Api::ChatCompletions,
+        (&Method::POST, p) if crate::gemini::is_gemini_path(p) => Api::Gemini,
         _ => {
             let message = format!(
                 "unexpected request {} {} (the mock serves POST /v1/responses and POST /v1/chat/completions)",
@@ -478,10 +489,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let (body, validation_errors) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
             Ok(value) => {
-                let mut errors = spec::validate(api.request_schema(), &value)
-                    .err()
-                    .unwrap_or_default();
-                let rule_errors = strict::check_request(api.rules(), &value);
+                let (mut errors, rule_errors) = if api == Api::Gemini {
+                    (crate::gemini::validate_request(&value), Vec::new())
+                } else {
+                    let errors = spec::validate(api.request_schema(), &value)
+                        .err()
+                        .unwrap_or_default();
+                    (errors, strict::check_request(api.rules(), &value))
+                };
                 rule_violation = errors.is_empty() && !rule_errors.is_empty();
                 errors.extend(rule_errors);
                 (value, errors)
@@ -510,9 +525,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 let info = RequestInfo {
                     api,
                     body: &body,
-                    stream: body.get("stream") == Some(&Value::Bool(true)),
+                    stream: body.get("stream") == Some(&Value::Bool(true))
+                        || (api == Api::Gemini && crate::gemini::is_stream_path(&path)),
                     include_usage: body.pointer("/stream_options/include_usage")
                         == Some(&Value::Bool(true)),
+                    path: &path,
                 };
                 let rendered = render::render(&reply.spec, &info);
                 Outcome::Reply(reply, rendered)
