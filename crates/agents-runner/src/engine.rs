@@ -229,7 +229,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             let history = session
                 .get_items(self.opts.run_config.session_limit)
                 .await?;
-            session.add_items(&self.input).await?;
+            crate::state_store::save_to_session(&**session, &self.input).await?;
             self.transcript = match &self.opts.run_config.session_input_callback {
                 Some(merge) => merge(history, self.input.clone()),
                 None => {
@@ -965,7 +965,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         if let Some(session) = &self.opts.session {
             let items = &self.transcript[from..];
             if !items.is_empty() {
-                session.add_items(items).await?;
+                crate::state_store::save_to_session(&**session, items).await?;
             }
         }
         Ok(())

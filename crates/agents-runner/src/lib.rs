@@ -32,6 +32,7 @@ mod result;
 mod runner;
 mod session;
 pub mod state;
+mod state_store;
 mod toolkits;
 
 pub use agent_tool::{AgentTool, AgentToolEvent, AgentToolExt, NeedsApproval};
@@ -47,6 +48,7 @@ pub use error::{RunError, RunErrorDetails};
 pub use result::{RunResult, RunResultStreaming, RunStreamEvent};
 pub use runner::{RunInput, Runner};
 pub use session::{AgentRunExt, RunSession};
+pub use state_store::{RunStates, StateStoreError, StoredRun};
 pub use state::{
     RunState, RunStateError, RUN_STATE_SCHEMA_VERSION, SUPPORTED_RUN_STATE_SCHEMA_VERSIONS,
 };
