@@ -15,7 +15,6 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-mod peer_anthropic;
 mod peer_release;
 mod release;
 #[cfg(test)]
@@ -148,7 +147,6 @@ fn ci() -> Result<(), String> {
     for step in &steps {
         if step.name == "tests" {
             python_venv()?;
-            peer_anthropic::anthropic()?;
             mcp_test_servers()?;
         }
         step.run()?;

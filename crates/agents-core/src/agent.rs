@@ -54,8 +54,10 @@ impl<C> fmt::Debug for Instructions<C> {
 pub enum PromptSource<C = ()> {
     /// A fixed prompt.
     Static(Prompt),
-    /// Computed each turn.
+    /// Computed synchronously each turn.
     Fn(Arc<dyn Fn(&RunContext<C>, &Agent<C>) -> Prompt + Send + Sync>),
+    /// Computed asynchronously each turn.
+    Async(Arc<dyn Fn(RunContext<C>, Agent<C>) -> BoxFuture<'static, Prompt> + Send + Sync>),
 }
 
 impl<C> Clone for PromptSource<C> {
@@ -63,6 +65,7 @@ impl<C> Clone for PromptSource<C> {
         match self {
             PromptSource::Static(p) => PromptSource::Static(p.clone()),
             PromptSource::Fn(f) => PromptSource::Fn(Arc::clone(f)),
+            PromptSource::Async(f) => PromptSource::Async(Arc::clone(f)),
         }
     }
 }
@@ -136,8 +139,70 @@ pub enum ToolUseBehavior<C = ()> {
     StopOnFirstTool,
     /// Stop when any of these tools was called; its output is the final output.
     StopAtTools(Vec<String>),
-    /// A custom decision over the turn's results.
+    /// A custom decision over the turn's results (see [`ToolUseBehavior::custom`]).
     Custom(Arc<dyn Fn(&RunContext<C>, &[ToolCallResult]) -> ToolsToFinalOutput + Send + Sync>),
+    /// A custom asynchronous decision over the turn's results (see
+    /// [`ToolUseBehavior::custom_async`]).
+    CustomAsync(
+        Arc<
+            dyn Fn(RunContext<C>, Vec<ToolCallResult>) -> BoxFuture<'static, ToolsToFinalOutput>
+                + Send
+                + Sync,
+        >,
+    ),
+}
+
+impl<C> ToolUseBehavior<C> {
+    /// A custom decision over the turn's function tool results.
+    pub fn custom(
+        f: impl Fn(&RunContext<C>, &[ToolCallResult]) -> ToolsToFinalOutput + Send + Sync + 'static,
+    ) -> Self {
+        ToolUseBehavior::Custom(Arc::new(f))
+    }
+
+    /// A custom asynchronous decision over the turn's function tool results
+    /// (it may look things up, ask a guard model, ...).
+    ///
+    /// ```
+    /// use agents_core::{FinalOutput, ToolUseBehavior, ToolsToFinalOutput};
+    ///
+    /// let stop_on_done: ToolUseBehavior = ToolUseBehavior::custom_async(|_ctx, results| async move {
+    ///     match results.iter().find(|r| r.output.to_text() == "done") {
+    ///         Some(_) => ToolsToFinalOutput::Final(FinalOutput::Text("finished".into())),
+    ///         None => ToolsToFinalOutput::RunAgain,
+    ///     }
+    /// });
+    /// # let _ = stop_on_done;
+    /// ```
+    pub fn custom_async<F, Fut>(f: F) -> Self
+    where
+        F: Fn(RunContext<C>, Vec<ToolCallResult>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ToolsToFinalOutput> + Send + 'static,
+    {
+        ToolUseBehavior::CustomAsync(Arc::new(move |c, r| Box::pin(f(c, r))))
+    }
+
+    /// What this behaviour decides after a turn's function tools ran
+    /// (`results` non-empty, in call order): the loop calls this. A chosen
+    /// tool's JSON output becomes a JSON final output, any other its text.
+    pub async fn decide(&self, ctx: &RunContext<C>, results: &[ToolCallResult]) -> ToolsToFinalOutput {
+        let chosen = match self {
+            ToolUseBehavior::RunLlmAgain => None,
+            ToolUseBehavior::StopOnFirstTool => results.first(),
+            ToolUseBehavior::StopAtTools(names) => {
+                results.iter().find(|r| names.contains(&r.tool_name))
+            }
+            ToolUseBehavior::Custom(f) => return f(ctx, results),
+            ToolUseBehavior::CustomAsync(f) => return f(ctx.clone(), results.to_vec()).await,
+        };
+        match chosen {
+            Some(r) => ToolsToFinalOutput::Final(match &r.output {
+                ToolOutput::Json(v) => FinalOutput::Json(v.clone()),
+                other => FinalOutput::Text(other.to_text()),
+            }),
+            None => ToolsToFinalOutput::RunAgain,
+        }
+    }
 }
 
 impl<C> Clone for ToolUseBehavior<C> {
@@ -147,6 +212,7 @@ impl<C> Clone for ToolUseBehavior<C> {
             ToolUseBehavior::StopOnFirstTool => ToolUseBehavior::StopOnFirstTool,
             ToolUseBehavior::StopAtTools(t) => ToolUseBehavior::StopAtTools(t.clone()),
             ToolUseBehavior::Custom(f) => ToolUseBehavior::Custom(Arc::clone(f)),
+            ToolUseBehavior::CustomAsync(f) => ToolUseBehavior::CustomAsync(Arc::clone(f)),
         }
     }
 }
@@ -158,6 +224,7 @@ impl<C> fmt::Debug for ToolUseBehavior<C> {
             ToolUseBehavior::StopOnFirstTool => f.write_str("StopOnFirstTool"),
             ToolUseBehavior::StopAtTools(t) => f.debug_tuple("StopAtTools").field(t).finish(),
             ToolUseBehavior::Custom(_) => f.write_str("Custom(..)"),
+            ToolUseBehavior::CustomAsync(_) => f.write_str("CustomAsync(..)"),
         }
     }
 }
@@ -360,11 +427,12 @@ impl<C: Send + Sync + 'static> Agent<C> {
         instructions
     }
 
-    /// Resolves the stored prompt for this turn.
-    pub fn resolve_prompt(&self, ctx: &RunContext<C>) -> Option<Prompt> {
+    /// Resolves the stored prompt for this turn (the loop sends this one).
+    pub async fn resolve_prompt(&self, ctx: &RunContext<C>) -> Option<Prompt> {
         match self.inner.prompt.as_ref()? {
             PromptSource::Static(p) => Some(p.clone()),
             PromptSource::Fn(f) => Some(f(ctx, self)),
+            PromptSource::Async(f) => Some(f(ctx.clone(), self.clone()).await),
         }
     }
 }
@@ -515,6 +583,16 @@ impl<C: Send + Sync + 'static> AgentBuilder<C> {
         f: impl Fn(&RunContext<C>, &Agent<C>) -> Prompt + Send + Sync + 'static,
     ) -> Self {
         self.inner.prompt = Some(PromptSource::Fn(Arc::new(f)));
+        self
+    }
+
+    /// Sets a stored prompt computed asynchronously at every turn.
+    pub fn prompt_async<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(RunContext<C>, Agent<C>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Prompt> + Send + 'static,
+    {
+        self.inner.prompt = Some(PromptSource::Async(Arc::new(move |c, a| Box::pin(f(c, a)))));
         self
     }
 

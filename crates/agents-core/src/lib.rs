@@ -75,8 +75,8 @@ pub use guardrail::{
 };
 pub use handoff::{Handoff, HandoffInputData, HistoryMapper};
 pub use hooks::Hooks;
-pub use items::{
 pub use hosted::{HostedMcp, HostedTool, McpRequireApproval};
+pub use items::{
     Content, ContentPart, Extra, FunctionCall, FunctionCallOutput, Item, Message, Role,
     PLACEHOLDER_ID,
 };

@@ -53,6 +53,8 @@ pub struct RecordedCall {
     pub tools: Vec<ToolSpec<'static>>,
     /// Handoff tools.
     pub handoffs: Vec<ToolSpec<'static>>,
+    /// Hosted tools.
+    pub hosted_tools: Vec<crate::hosted::HostedTool>,
     /// Settings.
     pub settings: ModelSettings,
     /// Output schema.
@@ -186,6 +188,7 @@ impl ScriptedModel {
                 .cloned()
                 .map(ToolSpec::into_owned)
                 .collect(),
+            hosted_tools: request.hosted_tools.to_vec(),
             settings: request.settings.clone(),
             output_schema: request.output_schema.cloned(),
             previous_response_id: request.previous_response_id.map(str::to_owned),

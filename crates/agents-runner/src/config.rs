@@ -1,13 +1,14 @@
 //! Run options and run-level configuration.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use agents_core::handoff::{HistoryMapper, InputFilter};
 use agents_core::{
-    AgentModel, FinalOutput, Hooks, InputGuardrail, Item, ModelProvider, ModelSettings,
-    OutputGuardrail, RunContext, RunItem, Session,
+    Agent, AgentModel, BoxFuture, FinalOutput, Hooks, InputGuardrail, Item, ModelProvider,
+    ModelSettings, OutputGuardrail, RunContext, RunItem, Session,
 };
 use tokio_util::sync::CancellationToken;
 
@@ -32,12 +33,88 @@ pub struct ModelInputData {
     pub input: Vec<Item>,
 }
 
-/// Edits instructions and input just before each model call.
-pub type CallModelInputFilter<C> =
-    Arc<dyn Fn(&RunContext<C>, ModelInputData) -> Result<ModelInputData, String> + Send + Sync>;
+/// What `call_model_input_filter` receives: the model input, the agent
+/// about to be called and the run context (the reference SDK's
+/// `CallModelData`).
+#[non_exhaustive]
+pub struct CallModelData<C = ()> {
+    /// The instructions and input the model would receive.
+    pub model_data: ModelInputData,
+    /// The agent about to be called.
+    pub agent: Agent<C>,
+    /// The run's context.
+    pub context: RunContext<C>,
+}
 
-/// Merges session history with the new input: `(history, new_input) -> input`.
-pub type SessionInputCallback = Arc<dyn Fn(Vec<Item>, Vec<Item>) -> Vec<Item> + Send + Sync>;
+impl<C> fmt::Debug for CallModelData<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CallModelData")
+            .field("model_data", &self.model_data)
+            .field("agent", &self.agent.name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Edits instructions and input just before each model call (may be
+/// async). Build one with [`call_model_input_filter`] or
+/// [`call_model_input_filter_async`].
+pub type CallModelInputFilter<C> = Arc<
+    dyn Fn(CallModelData<C>) -> BoxFuture<'static, Result<ModelInputData, String>> + Send + Sync,
+>;
+
+/// A [`CallModelInputFilter`] from a synchronous function.
+///
+/// ```
+/// use agents_runner::{call_model_input_filter, RunConfig};
+///
+/// let config: RunConfig = RunConfig {
+///     call_model_input_filter: Some(call_model_input_filter(|data| {
+///         let mut input = data.model_data;
+///         input.instructions = Some(format!("You are {}.", data.agent.name()));
+///         Ok(input)
+///     })),
+///     ..Default::default()
+/// };
+/// # let _ = config;
+/// ```
+pub fn call_model_input_filter<C, F>(f: F) -> CallModelInputFilter<C>
+where
+    F: Fn(CallModelData<C>) -> Result<ModelInputData, String> + Send + Sync + 'static,
+{
+    Arc::new(move |data| Box::pin(std::future::ready(f(data))))
+}
+
+/// A [`CallModelInputFilter`] from an async function.
+pub fn call_model_input_filter_async<C, F, Fut>(f: F) -> CallModelInputFilter<C>
+where
+    F: Fn(CallModelData<C>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<ModelInputData, String>> + Send + 'static,
+{
+    Arc::new(move |data| Box::pin(f(data)))
+}
+
+/// Merges session history with the new input: `(history, new_input) ->
+/// input` (may be async). Build one with [`session_input_callback`] or
+/// [`session_input_callback_async`].
+pub type SessionInputCallback =
+    Arc<dyn Fn(Vec<Item>, Vec<Item>) -> BoxFuture<'static, Vec<Item>> + Send + Sync>;
+
+/// A [`SessionInputCallback`] from a synchronous function.
+pub fn session_input_callback<F>(f: F) -> SessionInputCallback
+where
+    F: Fn(Vec<Item>, Vec<Item>) -> Vec<Item> + Send + Sync + 'static,
+{
+    Arc::new(move |history, input| Box::pin(std::future::ready(f(history, input))))
+}
+
+/// A [`SessionInputCallback`] from an async function.
+pub fn session_input_callback_async<F, Fut>(f: F) -> SessionInputCallback
+where
+    F: Fn(Vec<Item>, Vec<Item>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Vec<Item>> + Send + 'static,
+{
+    Arc::new(move |history, input| Box::pin(f(history, input)))
+}
 
 /// What a max-turns handler sees.
 #[derive(Debug)]

@@ -8,7 +8,7 @@ use std::ops::ControlFlow;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use agents_core::agent::{ToolCallResult, ToolUseBehavior, ToolsToFinalOutput};
+use agents_core::agent::{ToolCallResult, ToolsToFinalOutput};
 use agents_core::guardrail::{
     ToolGuardrailBehavior, ToolGuardrailOutput, ToolGuardrailResult, ToolInputGuardrailData,
     ToolOutputGuardrailData,
@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use crate::agent_tool::RunScope;
 use crate::config::{
-    CancelHandle, InvalidFinalOutputData, MaxTurnsData, ModelInputData, ModelRefusalData,
+    CallModelData, CancelHandle, InvalidFinalOutputData, MaxTurnsData, ModelInputData, ModelRefusalData,
     RunOptions, ToolErrorPolicy,
 };
 use crate::error::{RunError, RunErrorDetails};
@@ -231,7 +231,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 .await?;
             crate::state_store::save_to_session(&**session, &self.input).await?;
             self.transcript = match &self.opts.run_config.session_input_callback {
-                Some(merge) => merge(history, self.input.clone()),
+                Some(merge) => merge(history, self.input.clone()).await,
                 None => {
                     let mut t = history;
                     t.extend_from_slice(&self.input);
@@ -363,6 +363,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
     async fn prepare_turn(&mut self) -> Result<TurnSetup<C>, Error> {
         let agent = self.agent.clone();
         let ctx = self.ctx.clone();
+        ctx.set_position(Arc::from(agent.name()), self.turn);
 
         // Input guardrails: starting agent, first turn only. Blocking ones
         // finish before anything else of the turn runs (hooks included);
@@ -393,25 +394,11 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
 
         self.start_agent(&agent).await?;
 
-        // Everything the model sees this turn.
+        // Everything the model sees this turn, through the agent's own
+        // introspection (`Agent::all_tools`, `system_prompt`, `resolve_prompt`).
         let toolkit_sessions = self.toolkits.for_agent(&agent, &ctx).await?;
-        let mut roster: Vec<Arc<dyn Tool<C>>> = agent
-            .tools()
-            .iter()
-            .filter(|t| t.is_enabled(&ctx))
-            .cloned()
-            .collect();
-        let mut instructions = agent.resolve_instructions(&ctx).await;
-        for s in &toolkit_sessions {
-            roster.extend(s.tools().into_iter().filter(|t| t.is_enabled(&ctx)));
-            if let Some(p) = s.system_prompt() {
-                let text = instructions.get_or_insert_with(String::new);
-                if !text.is_empty() {
-                    text.push_str("\n\n");
-                }
-                text.push_str(&p);
-            }
-        }
+        let roster = agent.all_tools(&ctx, &toolkit_sessions);
+        let instructions = agent.system_prompt(&ctx, &toolkit_sessions).await;
         let handoffs: Vec<usize> = agent
             .handoffs()
             .iter()
@@ -426,7 +413,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         if agent.reset_tool_choice() && self.tools_used.contains(agent.name()) {
             settings.tool_choice = None;
         }
-        let prompt = agent.resolve_prompt(&ctx);
+        let prompt = agent.resolve_prompt(&ctx).await;
         let model = self.resolve_model(&agent)?;
         Ok(TurnSetup {
             agent,
@@ -515,11 +502,15 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let filtered;
         let (instructions_ref, input_ref) = match &self.opts.run_config.call_model_input_filter {
             Some(filter) => {
-                let data = ModelInputData {
-                    instructions: turn.instructions.clone(),
-                    input: pending.to_vec(),
+                let data = CallModelData {
+                    model_data: ModelInputData {
+                        instructions: turn.instructions.clone(),
+                        input: pending.to_vec(),
+                    },
+                    agent: agent.clone(),
+                    context: ctx.clone(),
                 };
-                filtered = filter(&ctx, data).map_err(|e| {
+                filtered = filter(data).await.map_err(|e| {
                     Error::UserError(format!("call_model_input_filter failed: {e}"))
                 })?;
                 (filtered.instructions.as_deref(), filtered.input.as_slice())
@@ -539,6 +530,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             .instructions(instructions_ref)
             .tools(&tool_specs)
             .handoffs(&handoff_specs)
+            .hosted_tools(agent.hosted_tools())
             .output_schema(output_schema)
             .server_state(
                 self.previous_response_id.as_deref(),
@@ -634,7 +626,8 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                     }
                 }
                 Item::Reasoning(_) => RunItemKind::Reasoning,
-                _ => RunItemKind::Other,
+                // Hosted tool calls, MCP items, or items the SDK does not model.
+                other => RunItemKind::of_output(other),
             };
             self.push_item(kind, item, &agent_name);
         }
@@ -689,8 +682,12 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 .await?;
             return Ok(TurnOutcome::Continue);
         }
-        let has_calls = !tool_calls.is_empty() || !handoff_calls.is_empty();
+        // Answered MCP approval requests need the model again, as calls do.
+        let has_calls = !tool_calls.is_empty()
+            || !handoff_calls.is_empty()
+            || self.turn_has_mcp_requests(turn_start_items);
         self.next_step(&agent, &results, has_calls, last_message)
+            .await
     }
 
     /// The turn's function tool calls: the approval gate decides which run
@@ -860,7 +857,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
     /// Decides what follows a turn without a handoff: a tool-derived final
     /// output (`tool_use_behavior`), another turn, or the message's final
     /// output.
-    fn next_step(
+    async fn next_step(
         &self,
         agent: &Agent<C>,
         results: &[ToolCallResult],
@@ -868,26 +865,12 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         last_message: Option<usize>,
     ) -> Result<TurnOutcome, Error> {
         if !results.is_empty() {
-            let chosen = match agent.tool_use_behavior() {
-                ToolUseBehavior::RunLlmAgain => None,
-                ToolUseBehavior::StopOnFirstTool => results.first(),
-                ToolUseBehavior::StopAtTools(names) => {
-                    results.iter().find(|r| names.contains(&r.tool_name))
-                }
-                ToolUseBehavior::Custom(f) => {
-                    return Ok(match f(&self.ctx, results) {
-                        ToolsToFinalOutput::RunAgain => TurnOutcome::Continue,
-                        ToolsToFinalOutput::Final(o) => TurnOutcome::Final(o),
-                    })
-                }
-            };
-            return Ok(match chosen {
-                Some(r) => TurnOutcome::Final(match &r.output {
-                    ToolOutput::Json(v) => FinalOutput::Json(v.clone()),
-                    other => FinalOutput::Text(other.to_text()),
-                }),
-                None => TurnOutcome::Continue,
-            });
+            return Ok(
+                match agent.tool_use_behavior().decide(&self.ctx, results).await {
+                    ToolsToFinalOutput::RunAgain => TurnOutcome::Continue,
+                    ToolsToFinalOutput::Final(o) => TurnOutcome::Final(o),
+                },
+            );
         }
         if has_calls {
             return Ok(TurnOutcome::Continue);

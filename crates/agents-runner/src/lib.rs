@@ -38,7 +38,8 @@ mod toolkits;
 pub use agent_tool::{AgentTool, AgentToolEvent, AgentToolExt, NeedsApproval};
 pub use approvals::{Always, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE};
 pub use config::{
-    CallModelInputFilter, CancelHandle, CancelMode, InvalidFinalOutputData,
+    call_model_input_filter, call_model_input_filter_async, session_input_callback,
+    session_input_callback_async, CallModelData, CallModelInputFilter, CancelHandle, CancelMode, InvalidFinalOutputData,
     InvalidFinalOutputHandler, MaxTurnsData, MaxTurnsHandler, ModelInputData, ModelRefusalData,
     ModelRefusalHandler, RunConfig, RunOptions, SessionInputCallback, ToolErrorPolicy,
     DEFAULT_MAX_TURNS,

@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use agents_core::agent::ToolCallResult;
 use agents_core::guardrail::ToolGuardrailResult;
+use agents_core::hosted::McpApprovalRequest;
 use agents_core::{
     Agent, FinalOutput, FunctionCall, InputGuardrailResult, Item, ModelResponse,
     OutputGuardrailResult, RunItem, RunItemKind, ToolOutput, Usage,
@@ -1091,6 +1092,27 @@ fn from_value(value: Value) -> Result<(RunState, Option<Value>), RunStateError> 
                 return inconsistent("an interruption step without interruptions".into());
             }
             for item in &interruptions {
+                if item.is_hosted_mcp() && item.parent_call_ids.is_empty() {
+                    // A hosted MCP approval request of the interrupted turn.
+                    let asked = generated_items
+                        .get(turn.turn_start_items..)
+                        .unwrap_or_default()
+                        .iter()
+                        .filter(|i| i.kind == RunItemKind::McpApprovalRequest)
+                        .filter_map(|i| McpApprovalRequest::from_item(&i.item))
+                        .any(|r| {
+                            r.id == item.call_id
+                                && r.name == item.tool_name
+                                && item.server_label.as_deref() == Some(r.server_label.as_str())
+                        });
+                    if !asked {
+                        return inconsistent(format!(
+                            "interruption `{}` has no MCP approval request in the interrupted turn",
+                            item.call_id
+                        ));
+                    }
+                    continue;
+                }
                 let owner = item.parent_call_ids.first().unwrap_or(&item.call_id);
                 if !turn.tool_calls.iter().any(|c| &c.call_id == owner) {
                     return inconsistent(format!(

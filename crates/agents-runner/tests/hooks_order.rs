@@ -225,7 +225,8 @@ async fn llm_hooks_see_exactly_what_the_model_receives_and_returns() {
     let options = RunOptions::default()
         .hooks(Shared(Arc::clone(&spy)))
         .run_config(RunConfig {
-            call_model_input_filter: Some(Arc::new(|_ctx, mut data: ModelInputData| {
+            call_model_input_filter: Some(agents_runner::call_model_input_filter(|data| {
+                let mut data: ModelInputData = data.model_data;
                 data.instructions = data.instructions.map(|i| format!("{i} (edited)"));
                 data.input.insert(0, Item::developer("injected"));
                 Ok(data)

@@ -66,6 +66,10 @@ pub use agents_core::{
 };
 #[doc(inline)]
 pub use agents_core::{
+    hosted, ApprovalDecision, HostedMcp, HostedTool, McpRequireApproval, PendingApproval,
+};
+#[doc(inline)]
+pub use agents_core::{
     HistoryMapper, ToolGuardrailBehavior, ToolGuardrailOutput, ToolGuardrailResult,
     ToolInputGuardrail, ToolInputGuardrailData, ToolOutputGuardrail, ToolOutputGuardrailData,
 };
@@ -75,6 +79,11 @@ pub use agents_runner::{
     MaxTurnsData, ModelInputData, ModelRefusalData, NeedsApproval, RunConfig, RunError,
     RunErrorDetails, RunInput, RunOptions, RunResult, RunResultStreaming, RunSession,
     RunStreamEvent, ToolErrorPolicy, DEFAULT_MAX_TURNS,
+};
+#[doc(inline)]
+pub use agents_runner::{
+    call_model_input_filter, call_model_input_filter_async, session_input_callback,
+    session_input_callback_async, CallModelData,
 };
 #[doc(inline)]
 pub use agents_runner::{
@@ -110,6 +119,35 @@ pub use agents_macros::tool;
 
 #[doc(hidden)]
 pub use agents_core::__private;
+
+/// The serde crate the SDK uses, so that argument and output types can
+/// derive through the facade without their own `serde` dependency: add
+/// `#[serde(crate = "agents::serde")]` next to the derive (serde's derive
+/// otherwise looks for a `serde` crate of your own).
+///
+/// ```
+/// use agents::schemars::JsonSchema;
+/// use agents::serde::Deserialize;
+///
+/// #[derive(Deserialize, JsonSchema)]
+/// #[serde(crate = "agents::serde")]
+/// #[schemars(crate = "agents::schemars")]
+/// struct City {
+///     /// The city's name.
+///     name: String,
+/// }
+///
+/// let schema = agents::tool::parameters_schema::<City>();
+/// assert_eq!(schema["required"], serde_json::json!(["name"]));
+/// let city: City = serde_json::from_str(r#"{"name": "Oslo"}"#).unwrap();
+/// assert_eq!(city.name, "Oslo");
+/// ```
+pub use agents_core::__private::serde;
+
+/// The schemars crate (1.x) the SDK uses for tool and output schemas; derive
+/// `JsonSchema` through the facade with `#[schemars(crate = "agents::schemars")]`
+/// (see [`serde`](crate::serde)).
+pub use agents_core::__private::schemars;
 
 /// Test helpers: [`ScriptedModel`](testing::ScriptedModel) and item builders.
 #[cfg(feature = "testing")]

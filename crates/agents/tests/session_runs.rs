@@ -127,7 +127,7 @@ async fn session_input_callback_shapes_the_input_without_resaving_history() {
                 .session(Arc::clone(&session))
                 .run_config(RunConfig {
                     // New input first, then only the user's earlier questions.
-                    session_input_callback: Some(Arc::new(move |history, new_input| {
+                    session_input_callback: Some(agents::session_input_callback(move |history, new_input| {
                         seen2
                             .lock()
                             .expect("lock")
@@ -176,7 +176,8 @@ async fn call_model_input_filter_edits_every_request_but_not_the_session() {
         let options = RunOptions::default()
             .session(Arc::clone(&session))
             .run_config(RunConfig {
-                call_model_input_filter: Some(Arc::new(move |_ctx, data: ModelInputData| {
+                call_model_input_filter: Some(agents::call_model_input_filter(move |data| {
+                    let data: ModelInputData = data.model_data;
                     calls2.lock().expect("lock").push(texts(&data.input));
                     // Drop the oldest history item, add a reminder, and
                     // change the instructions.
@@ -244,7 +245,9 @@ async fn a_failing_call_model_input_filter_is_a_user_error_and_nothing_is_sent()
     let options = RunOptions::default()
         .session(Arc::clone(&session))
         .run_config(RunConfig {
-            call_model_input_filter: Some(Arc::new(|_ctx, _data| Err("no input for you".into()))),
+            call_model_input_filter: Some(agents::call_model_input_filter(|_data| {
+                Err("no input for you".into())
+            })),
             ..config(&provider)
         });
     let e = Runner::run(&agent(), "hi", options)

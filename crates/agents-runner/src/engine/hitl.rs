@@ -18,12 +18,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use agents_core::agent::{ToolCallResult, ToolUseBehavior};
 use agents_core::guardrail::ToolGuardrailResult;
+use agents_core::hosted::{self, McpApprovalRequest};
 use agents_core::{
     Agent, Error, FunctionCall, Item, RunContext, RunItem, RunItemKind, Tool, ToolOutput, Usage,
 };
 
 use super::{RunLoop, TurnOutcome};
-use crate::approvals::{Approvals, Decision, ToolApprovalItem};
+use crate::approvals::{mcp_key, Approvals, Decision, ToolApprovalItem};
 use crate::config::{RunConfig, RunOptions};
 use crate::result::{EventSink, RunStreamEvent};
 use crate::state::{find_agent, PendingTurn, RunState, Snapshot, TraceState};
@@ -162,6 +163,10 @@ pub(super) struct Gate {
     /// The calls to run now, in call order.
     pub(super) run: Vec<FunctionCall>,
     slots: Vec<Slot>,
+    /// The agent whose turn it is and where the turn's items start, for its
+    /// hosted MCP approval requests.
+    agent: String,
+    turn_start_items: usize,
 }
 
 impl<C: Send + Sync + 'static> RunLoop<C> {
@@ -308,15 +313,9 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let ctx = self.ctx.clone();
         let sessions = self.toolkits.for_agent(&agent, &ctx).await?;
         self.hitl.resume = None;
-        let mut roster: Vec<Arc<dyn Tool<C>>> = agent
-            .tools()
-            .iter()
-            .filter(|t| t.is_enabled(&ctx))
-            .cloned()
-            .collect();
-        for s in &sessions {
-            roster.extend(s.tools().into_iter().filter(|t| t.is_enabled(&ctx)));
-        }
+        ctx.set_position(Arc::from(agent.name()), self.turn);
+        // The same roster the turn's model call saw (`Agent::all_tools`).
+        let roster = agent.all_tools(&ctx, &sessions);
         let mut handoff_calls = Vec::with_capacity(turn.handoff_calls.len());
         for call in &turn.handoff_calls {
             let idx = agent
@@ -349,7 +348,9 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
     }
 
     /// The model answered: the turn's calls are pending until resolved.
+    /// Decisions recorded on the run context so far are applied.
     pub(super) fn begin_turn(&mut self, plan: &TurnPlan<C>) {
+        self.apply_context_decisions();
         self.hitl.turn_open = false;
         self.hitl.active = Some(ActiveTurn {
             tool_calls: plan.tool_calls.clone(),
@@ -453,7 +454,12 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             }
             slots.push(slot);
         }
-        Gate { run, slots }
+        Gate {
+            run,
+            slots,
+            agent: agent.name().to_owned(),
+            turn_start_items,
+        }
     }
 
     /// Merges the gate with the outputs of the calls that ran (in the order
@@ -469,7 +475,13 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let mut executed = executed.into_iter();
         let mut fresh = Vec::with_capacity(gate.slots.len());
         let mut all = Vec::with_capacity(gate.slots.len());
-        for slot in gate.slots {
+        let Gate {
+            slots,
+            agent,
+            turn_start_items,
+            ..
+        } = gate;
+        for slot in slots {
             match slot {
                 Slot::Done(r) => all.push(r),
                 Slot::Rejected(r) | Slot::Finished(r) => {
@@ -498,6 +510,9 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 }
             }
         }
+        // Hosted MCP approval requests: answered now, or interruptions.
+        let mcp = self.mcp_gate(&agent, turn_start_items);
+        self.hitl.pending.extend(mcp);
         (fresh, all)
     }
 
@@ -510,18 +525,67 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let pending = std::mem::take(&mut self.hitl.pending);
         for item in &pending {
             let agent: Arc<str> = Arc::from(item.agent.as_str());
-            self.push_item(
-                RunItemKind::ToolApproval,
-                Item::FunctionCall(item.to_function_call()),
-                &agent,
-            );
+            self.push_item(RunItemKind::ToolApproval, item.to_item(), &agent);
         }
         self.hitl.interruptions = pending;
         Some(TurnOutcome::Interrupted)
     }
 
+    /// Moves the decisions recorded with `RunContext::approve` / `reject`
+    /// into the run's approvals.
+    fn apply_context_decisions(&mut self) {
+        for d in self.ctx.take_decisions() {
+            self.hitl.approvals.apply(d);
+        }
+    }
+
+    /// Whether the turn that started at `turn_start_items` holds hosted MCP
+    /// approval requests (all answered once the turn gets past the gate).
+    pub(super) fn turn_has_mcp_requests(&self, turn_start_items: usize) -> bool {
+        self.new_items
+            .get(turn_start_items..)
+            .unwrap_or_default()
+            .iter()
+            .any(|i| i.kind == RunItemKind::McpApprovalRequest)
+    }
+
+    /// Answers the turn's hosted MCP approval requests that have a
+    /// decision (an `mcp_approval_response` item each) and returns the
+    /// undecided ones as interruptions. Requests answered earlier in the
+    /// turn (before a pause) are skipped.
+    fn mcp_gate(&mut self, agent: &str, turn_start_items: usize) -> Vec<ToolApprovalItem> {
+        let turn = self.new_items.get(turn_start_items..).unwrap_or_default();
+        let answered: Vec<&str> = turn
+            .iter()
+            .filter_map(|i| hosted::answered_request_id(&i.item))
+            .collect();
+        let requests: Vec<McpApprovalRequest> = turn
+            .iter()
+            .filter(|i| i.kind == RunItemKind::McpApprovalRequest)
+            .filter_map(|i| McpApprovalRequest::from_item(&i.item))
+            .filter(|r| !answered.contains(&r.id.as_str()))
+            .collect();
+        let agent_name: Arc<str> = Arc::from(agent);
+        let mut pending = Vec::new();
+        for request in requests {
+            let key = mcp_key(&request.server_label, &request.name);
+            let (approve, reason) = match self.hitl.approvals.decision(&key, &request.id) {
+                Some(Decision::Approved) => (true, None),
+                Some(Decision::Rejected(message)) => (false, Some(message)),
+                None => {
+                    pending.push(ToolApprovalItem::mcp(agent, &request));
+                    continue;
+                }
+            };
+            let item = hosted::mcp_approval_response(&request.id, approve, reason.as_deref());
+            self.push_item(RunItemKind::McpApprovalResponse, item, &agent_name);
+        }
+        pending
+    }
+
     /// What `to_state` needs, taken as the loop ends.
     pub(super) fn take_snapshot(&mut self) -> Box<Snapshot> {
+        self.apply_context_decisions();
         let transcript = std::mem::take(&mut self.transcript);
         let pending = self
             .hitl
