@@ -884,6 +884,62 @@ fn bump_manifest(text: &str, new: Version) -> Result<String, String> {
     Ok(doc.to_string())
 }
 
+/// Sets the `version` of every internal path dependency declared directly
+/// in a member manifest (`{ path = "../agents-mcp", version = "..." }`, used
+/// where a crate needs keys `workspace = true` cannot carry), in the normal,
+/// dev, build and target-specific dependency tables. Returns the new text,
+/// or `None` when nothing changed. Formatting is kept.
+fn bump_member_manifest(
+    text: &str,
+    internal: &BTreeSet<String>,
+    new: Version,
+) -> Result<Option<String>, String> {
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .map_err(|e| format!("a member Cargo.toml is not valid TOML: {e}"))?;
+    let new_s = new.to_string();
+    let mut changed = false;
+    let mut bump_table = |deps: &mut dyn toml_edit::TableLike| {
+        for (name, dep) in deps.iter_mut() {
+            let Some(table) = dep.as_table_like_mut() else {
+                continue;
+            };
+            let crate_name = table
+                .get("package")
+                .and_then(|p| p.as_str())
+                .unwrap_or(name.get())
+                .to_owned();
+            if table.get("path").is_none() || !internal.contains(&crate_name) {
+                continue;
+            }
+            if let Some(v) = table.get_mut("version").and_then(|v| v.as_value_mut()) {
+                if v.as_str() != Some(new_s.as_str()) {
+                    let decor = v.decor().clone();
+                    *v = toml_edit::Value::from(new_s.clone());
+                    *v.decor_mut() = decor;
+                    changed = true;
+                }
+            }
+        }
+    };
+    const KINDS: [&str; 3] = ["dependencies", "dev-dependencies", "build-dependencies"];
+    for kind in KINDS {
+        if let Some(deps) = doc.get_mut(kind).and_then(|d| d.as_table_like_mut()) {
+            bump_table(deps);
+        }
+    }
+    if let Some(targets) = doc.get_mut("target").and_then(|t| t.as_table_like_mut()) {
+        for (_, target) in targets.iter_mut() {
+            for kind in KINDS {
+                if let Some(deps) = target.get_mut(kind).and_then(|d| d.as_table_like_mut()) {
+                    bump_table(deps);
+                }
+            }
+        }
+    }
+    Ok(changed.then(|| doc.to_string()))
+}
+
 fn bump(level: &str) -> Result<(), String> {
     let ws = Workspace::load()?;
     require_clean_tree(&ws.root, "bump")?;
@@ -904,6 +960,17 @@ fn bump(level: &str) -> Result<(), String> {
     let text = fs::read_to_string(&path).map_err(|e| format!("cannot read Cargo.toml: {e}"))?;
     let updated = bump_manifest(&text, new)?;
     fs::write(&path, updated).map_err(|e| format!("cannot write Cargo.toml: {e}"))?;
+    let internal: BTreeSet<String> = ws.crates.iter().map(|c| c.name.clone()).collect();
+    for c in &ws.crates {
+        let member = ws.root.join(&c.dir).join("Cargo.toml");
+        let text = fs::read_to_string(&member)
+            .map_err(|e| format!("cannot read {}: {e}", member.display()))?;
+        if let Some(updated) = bump_member_manifest(&text, &internal, new)? {
+            fs::write(&member, updated)
+                .map_err(|e| format!("cannot write {}: {e}", member.display()))?;
+            println!("{}: internal path dependencies set to {new}", c.dir);
+        }
+    }
     run(&ws.root, "cargo", &["update", "--workspace"], &[])?;
     println!(
         "bumped {} -> {new}; review, then: cargo xtask release changelog",
@@ -1365,6 +1432,35 @@ mod tests {
         assert!(!allows_breaking(p("0.1.0"), p("0.1.1")));
         assert!(allows_breaking(p("1.4.0"), p("2.0.0")));
         assert!(!allows_breaking(p("1.4.0"), p("1.5.0")));
+    }
+
+    #[test]
+    fn bump_sets_internal_path_dependencies_of_member_manifests() {
+        let text = "[package]\nname = \"agents\"\n\n[dependencies]\n\
+                    agents-core.workspace = true\n\
+                    agents-mcp = { path = \"../agents-mcp\", version = \"0.1.0\", optional = true } # kept\n\
+                    serde = { version = \"1\" }\n\n\
+                    [dev-dependencies]\nagents-testkit = { path = \"../agents-testkit\" }\n\n\
+                    [target.'cfg(unix)'.dependencies]\nmcp = { package = \"agents-mcp\", path = \"../agents-mcp\", version = \"0.1.0\" }\n";
+        let internal: BTreeSet<String> = ["agents-core", "agents-mcp", "agents-testkit"]
+            .into_iter()
+            .map(String::from)
+            .collect();
+        let new = Version::parse("0.2.0").unwrap();
+        let out = bump_member_manifest(text, &internal, new).unwrap().unwrap();
+        assert!(out.contains("agents-mcp = { path = \"../agents-mcp\", version = \"0.2.0\", optional = true } # kept"), "{out}");
+        assert!(
+            out.contains(
+                "mcp = { package = \"agents-mcp\", path = \"../agents-mcp\", version = \"0.2.0\" }"
+            ),
+            "{out}"
+        );
+        assert!(out.contains("serde = { version = \"1\" }"), "{out}");
+        assert!(
+            out.contains("agents-testkit = { path = \"../agents-testkit\" }"),
+            "{out}"
+        );
+        assert_eq!(bump_member_manifest(&out, &internal, new).unwrap(), None);
     }
 
     #[test]

@@ -201,7 +201,7 @@ fn index_versions(registry: &Path, name: &str) -> Vec<String> {
 /// are added.
 fn publishable_crates(dir: &Path, cache: &Path) -> Vec<String> {
     let out = command("cargo", dir, cache)
-        .args(["metadata", "--format-version", "1", "--no-deps", "--locked"])
+        .args(["metadata", "--format-version", "1", "--no-deps"])
         .output()
         .expect("cargo metadata runs");
     assert!(
@@ -289,9 +289,14 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
         let _ = fs::remove_dir_all(dir);
     }
     fs::create_dir_all(&base).unwrap();
+    // The committed state of this checkout, or of the git repository named
+    // by AGENTS_RELEASE_E2E_SOURCE (to try the flow on another commit).
+    let source = std::env::var_os("AGENTS_RELEASE_E2E_SOURCE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| main.clone());
     let out = Command::new("git")
         .args(["clone", "-q"])
-        .arg(&main)
+        .arg(&source)
         .arg(&clone)
         .output()
         .unwrap();
@@ -355,6 +360,38 @@ fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
         .map(|l| l + "\n")
         .collect();
     fs::write(clone.join("Cargo.toml"), text).unwrap();
+    // So do the versioned path dependencies declared in member manifests.
+    for entry in fs::read_dir(clone.join("crates")).unwrap().flatten() {
+        let member = entry.path().join("Cargo.toml");
+        let Ok(text) = fs::read_to_string(&member) else {
+            continue;
+        };
+        let edited: String = text
+            .lines()
+            .map(|l| {
+                if l.contains("path = \"../") && l.contains("version = ") {
+                    l.replacen(" }", ", registry = \"local\" }", 1)
+                } else {
+                    l.to_owned()
+                }
+            })
+            .map(|l| l + "\n")
+            .collect();
+        if edited != text {
+            fs::write(&member, edited).unwrap();
+        }
+    }
+    // Cargo.lock follows the manifests (a commit may have left it behind;
+    // `release check` itself packages with --locked).
+    let out = command("cargo", &clone, &cache)
+        .args(["update", "--workspace"])
+        .output()
+        .unwrap();
+    show("cargo update --workspace", &out);
+    assert!(
+        out.status.success(),
+        "cargo update --workspace in the clone"
+    );
     env.commit_all("chore: publish to the local test registry");
     // The previous release, the semver baseline of the next one.
     env.git(&["tag", "-a", &format!("v{v0}"), "-m", "the baseline release"]);

@@ -29,6 +29,15 @@ pub enum SessionError {
     /// same operation id ([`Session::add_items_once`]) to apply it once.
     #[error("session store unavailable: {0}")]
     Unavailable(String),
+    /// A stored item could not be decrypted: its ciphertext or metadata was
+    /// changed, it was sealed for another session, or its key is unknown.
+    #[error("session item {position} could not be decrypted: {message}")]
+    Undecryptable {
+        /// Where the item sits (index among the items read).
+        position: i64,
+        /// Why (never the key or the plaintext).
+        message: String,
+    },
 }
 
 impl SessionError {
