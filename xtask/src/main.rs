@@ -15,6 +15,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod peer_gemini;
 mod peer_release;
 mod release;
 #[cfg(test)]
@@ -147,6 +148,7 @@ fn ci() -> Result<(), String> {
     for step in &steps {
         if step.name == "tests" {
             python_venv()?;
+            peer_gemini::google_genai()?;
             mcp_test_servers()?;
         }
         step.run()?;

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agents-core",
             "agents-runner",
             "agents-model-openai",
+            "agents-model-gemini",
             "agents-session-sqlite",
             "agents-mcp",
             "agents-macros",

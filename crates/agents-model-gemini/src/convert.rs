@@ -88,19 +88,19 @@ pub(crate) fn request_body(
     let settings = request.settings;
     let mut config = Map::new();
     if let Some(t) = settings.temperature {
-        config.insert("temperature".into(), json!(t));
+        config.insert("temperature".into(), float(t));
     }
     if let Some(p) = settings.top_p {
-        config.insert("topP".into(), json!(p));
+        config.insert("topP".into(), float(p));
     }
     if let Some(n) = settings.max_tokens {
         config.insert("maxOutputTokens".into(), json!(n));
     }
     if let Some(p) = settings.presence_penalty {
-        config.insert("presencePenalty".into(), json!(p));
+        config.insert("presencePenalty".into(), float(p));
     }
     if let Some(p) = settings.frequency_penalty {
-        config.insert("frequencyPenalty".into(), json!(p));
+        config.insert("frequencyPenalty".into(), float(p));
     }
     if let Some(schema) = request.output_schema {
         config.insert("responseMimeType".into(), json!("application/json"));
@@ -113,6 +113,16 @@ pub(crate) fn request_body(
         body.insert("generationConfig".into(), Value::Object(config));
     }
     Ok(Value::Object(body))
+}
+
+/// An `f32` setting as the JSON number it reads as (`0.2`, not the
+/// `0.20000000298023224` of its `f64` widening).
+fn float(value: f32) -> Value {
+    format!("{value}")
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
 }
 
 fn declaration(tool: &ToolSpec<'_>) -> Value {

@@ -7,8 +7,8 @@
   package's pydantic type for it (`contents` as `list[Content]`, `generationConfig` as
   `GenerationConfig`, ...), unknown fields are refused (the package's models forbid extra
   fields), and the value must come back unchanged from a round trip through the type (a
-  snake_case name, a lower-case enum value or an unknown enum value, which the package only
-  warns about, are problems). Then the rules the service enforces beyond the types: parts
+  lower-case enum value or an unknown enum value, which the package only warns about, are
+  problems; field names may be camelCase or proto snake_case, as the service reads both). Then the rules the service enforces beyond the types: parts
   carry exactly one kind of data, roles are `user` or `model`, function calls come from the
   model and their responses from the user, one response per call of the turn before, names of
   declared functions, `responseJsonSchema` with `responseMimeType: application/json`, ...
@@ -69,17 +69,22 @@ def _strip_nulls(value: Any) -> Any:
     return value
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
 def _diff(path: str, sent: Any, back: Any, out: list[str]) -> None:
     """Where `sent` and its round trip through the SDK type differ."""
     if isinstance(sent, dict) and isinstance(back, dict):
         for key in sent:
-            if key not in back:
-                out.append(
-                    f"{path}.{key}: not a field of the official type under this name "
-                    "(the wire uses camelCase names)"
-                )
+            # The service reads proto JSON: a field's camelCase name or its proto
+            # (snake_case) name. The official client itself sends some snake_case names.
+            name = key if key in back else _camel(key)
+            if name not in back:
+                out.append(f"{path}.{key}: not a field of the official type")
             else:
-                _diff(f"{path}.{key}", sent[key], back[key], out)
+                _diff(f"{path}.{key}", sent[key], back[name], out)
         return
     if isinstance(sent, list) and isinstance(back, list) and len(sent) == len(back):
         for i, (a, b) in enumerate(zip(sent, back)):

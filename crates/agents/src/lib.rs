@@ -165,6 +165,14 @@ pub mod openai {
     pub use agents_model_openai::*;
 }
 
+/// Google Gemini models (`generateContent`, `streamGenerateContent`).
+#[cfg(feature = "gemini")]
+#[cfg_attr(docsrs, doc(cfg(feature = "gemini")))]
+pub mod gemini {
+    #[doc(inline)]
+    pub use agents_model_gemini::*;
+}
+
 /// SQLite conversation sessions, file-compatible with openai-agents-python's
 /// `SQLiteSession`.
 #[cfg(feature = "sqlite")]
@@ -199,11 +207,37 @@ pub fn init_default_provider() {
         ONCE.call_once(|| {
             if agents_runner::default_model_provider().is_none() {
                 agents_runner::set_default_model_provider(std::sync::Arc::new(
-                    openai::MultiProvider::from_env(),
+                    multi_provider_from_env(),
                 ));
             }
         });
     }
+}
+
+/// The default model provider: [`openai::MultiProvider::from_env`], with a
+/// route for each provider feature that is on (`gemini/...` to
+/// [`gemini::GeminiProvider::from_env`] with the `gemini` feature). The
+/// prefix is stripped before the provider sees the name.
+///
+/// ```
+/// use agents::ModelProvider;
+///
+/// let provider = agents::multi_provider_from_env();
+/// assert!(provider.get_model(Some("gpt-4.1")).is_ok());
+/// ```
+#[cfg(feature = "openai")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
+pub fn multi_provider_from_env() -> openai::MultiProvider {
+    #[allow(unused_mut)] // only mutated when a provider feature is on
+    let mut provider = openai::MultiProvider::from_env();
+    #[cfg(feature = "gemini")]
+    {
+        provider = provider.with_provider(
+            "gemini",
+            std::sync::Arc::new(gemini::GeminiProvider::from_env()),
+        );
+    }
+    provider
 }
 
 /// Runs agents; like [`agents_runner::Runner`], with the default model
