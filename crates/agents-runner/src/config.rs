@@ -210,6 +210,10 @@ pub struct RunConfig<C = ()> {
     pub session_input_callback: Option<SessionInputCallback>,
     /// How many session items to load (all when unset).
     pub session_limit: Option<usize>,
+    /// Runs the model calls and tool calls (see [`crate::steps`]); a durable
+    /// executor journals them in a workflow engine. Unset: they run in
+    /// process.
+    pub step_executor: Option<Arc<dyn crate::steps::StepExecutor>>,
 }
 
 impl<C> Default for RunConfig<C> {
@@ -232,6 +236,7 @@ impl<C> Default for RunConfig<C> {
             call_model_input_filter: None,
             session_input_callback: None,
             session_limit: None,
+            step_executor: None,
         }
     }
 }
@@ -256,6 +261,7 @@ impl<C> Clone for RunConfig<C> {
             call_model_input_filter: self.call_model_input_filter.clone(),
             session_input_callback: self.session_input_callback.clone(),
             session_limit: self.session_limit,
+            step_executor: self.step_executor.clone(),
         }
     }
 }

@@ -537,7 +537,13 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 self.opts.conversation_id.as_deref(),
             )
             .prompt(turn.prompt.as_ref());
-        let model_call = request_response(turn.model.as_ref(), request, self.sink.as_ref());
+        // A durable step when the run has a step executor (see `steps`).
+        let model_call = crate::steps::model_step(
+            &self.opts.run_config,
+            self.turn,
+            agent.name(),
+            request_response(turn.model.as_ref(), request, self.sink.as_ref()),
+        );
         let response = if turn.parallel_guardrails.is_empty() {
             model_call.await?
         } else {
@@ -1200,15 +1206,21 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 let invocation =
                     AssertUnwindSafe(async move { tool.invoke(tool_ctx, &call.arguments).await })
                         .catch_unwind();
-                let outcome = match tool.timeout() {
-                    Some(limit) => match tokio::time::timeout(limit, invocation).await {
-                        Ok(r) => r,
-                        Err(_) => Ok(Err(ToolError::Timeout(limit))),
-                    },
-                    None => invocation.await,
+                let limit = tool.timeout();
+                let invocation = async move {
+                    let outcome = match limit {
+                        Some(limit) => match tokio::time::timeout(limit, invocation).await {
+                            Ok(r) => r,
+                            Err(_) => Ok(Err(ToolError::Timeout(limit))),
+                        },
+                        None => invocation.await,
+                    };
+                    outcome.unwrap_or_else(|panic| {
+                        Err(ToolError::Panicked(panic_message(panic.as_ref())))
+                    })
                 };
-                outcome
-                    .unwrap_or_else(|panic| Err(ToolError::Panicked(panic_message(panic.as_ref()))))
+                // A durable step when the run has a step executor (see `steps`).
+                crate::steps::tool_step(&self.opts.run_config, self.turn, call, invocation).await
             }
         };
         let (mut output, is_error) = match outcome {

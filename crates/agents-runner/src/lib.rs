@@ -33,6 +33,7 @@ mod runner;
 mod session;
 pub mod state;
 mod state_store;
+pub mod steps;
 mod toolkits;
 
 pub use agent_tool::{AgentTool, AgentToolEvent, AgentToolExt, NeedsApproval};
@@ -50,6 +51,7 @@ pub use result::{RunResult, RunResultStreaming, RunStreamEvent};
 pub use runner::{RunInput, Runner};
 pub use session::{AgentRunExt, RunSession};
 pub use state_store::{RunStates, StateStoreError, StoredRun};
+pub use steps::{InProcess, StepExecutor, StepId};
 pub use state::{
     RunState, RunStateError, RUN_STATE_SCHEMA_VERSION, SUPPORTED_RUN_STATE_SCHEMA_VERSIONS,
 };

@@ -16,10 +16,18 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # use agents_core::testing::function_call;
+//! # use agents_core::{FunctionTool, NoArgs, ToolContext};
 //! # let model = ScriptedModel::new();
-//! # model.push_text("Done.");
-//! # let agent: Agent = Agent::builder("Assistant").model(model).build();
-//! # let state = Runner::run(&agent, "Hi", RunOptions::default()).await?.to_state();
+//! # model.push_output(vec![function_call("wipe", "{}")]);
+//! # let wipe = FunctionTool::new("wipe", "Wipes.", |_c: ToolContext, _a: NoArgs| async {
+//! #     Ok::<_, String>("ok".to_owned())
+//! # })
+//! # .needs_approval(true);
+//! # let agent: Agent = Agent::builder("Assistant").model(model).tool(wipe).build();
+//! // A run paused for approval on worker A.
+//! let state = Runner::run(&agent, "Wipe it", RunOptions::default()).await?.to_state();
+//! assert!(state.is_interrupted());
 //! let states = RunStates::new(Arc::new(MemoryRunStateStore::new()));
 //! states.save("run-1", &state, None).await?; // worker A, paused
 //!
@@ -57,6 +65,15 @@ pub enum StateStoreError {
         /// The run id.
         run_id: String,
     },
+    /// The stored run has finished: there is nothing to resume (another
+    /// worker resumed it to the end).
+    #[error("run `{run_id}` (version {version}) has finished")]
+    Finished {
+        /// The run id.
+        run_id: String,
+        /// The stored version.
+        version: u64,
+    },
     /// Another worker claimed this run already (and has not saved it back).
     #[error("run `{run_id}` (version {version}) is claimed by another worker")]
     AlreadyClaimed {
@@ -74,6 +91,7 @@ impl StateStoreError {
             self,
             StateStoreError::Store(RunStateStoreError::Conflict { .. })
                 | StateStoreError::AlreadyClaimed { .. }
+                | StateStoreError::Finished { .. }
         )
     }
 }
@@ -176,7 +194,8 @@ impl RunStates {
     /// saved back, marked as claimed, with the next version. Of several
     /// workers claiming it at once, one succeeds and the others get a
     /// conflict ([`StateStoreError::is_conflict`]); a claim of a claimed
-    /// state is [`StateStoreError::AlreadyClaimed`]. So a paused run is
+    /// state is [`StateStoreError::AlreadyClaimed`], of a finished one
+    /// [`StateStoreError::Finished`]. So a paused run is
     /// resumed once. Save the state the resumed run ends with under the
     /// returned version (which clears the mark), or
     /// [`delete`](Self::delete) it.
@@ -200,6 +219,12 @@ impl RunStates {
             });
         }
         let state = RunState::from_json(starting_agent, &json)?;
+        if state.is_finished() {
+            return Err(StateStoreError::Finished {
+                run_id: run_id.to_owned(),
+                version: stored.version,
+            });
+        }
         let envelope = format!("{{\"{CLAIMED}\":{json}}}");
         let version = self
             .store

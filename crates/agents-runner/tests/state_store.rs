@@ -191,6 +191,11 @@ async fn a_paused_run_is_claimed_once_and_finished_by_the_winner() {
         .expect("stored");
     assert!(loaded.state.is_finished());
     assert!(!loaded.claimed, "saving the result clears the claim");
+    let again = states.claim("run-1", &agent).await;
+    assert!(
+        matches!(again, Err(StateStoreError::Finished { version: 3, .. })),
+        "a finished run is not resumed again: {again:?}"
+    );
     assert!(matches!(
         states.claim("missing", &agent).await,
         Err(StateStoreError::NotFound { .. })
