@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 mod peer_gemini;
+mod peer_phoenix;
 mod peer_release;
 mod release;
 #[cfg(test)]
@@ -149,6 +150,7 @@ fn ci() -> Result<(), String> {
         if step.name == "tests" {
             python_venv()?;
             peer_gemini::google_genai()?;
+            peer_phoenix::arize_phoenix()?;
             mcp_test_servers()?;
         }
         step.run()?;

@@ -16,6 +16,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agents-session-redis", &["agents-core"]),
     ("agents-session-encrypted", &["agents-core"]),
     ("agents-mcp", &["agents-core"]),
+    ("agents-otel", &["agents-core"]),
     ("agents-testkit", &["agents-core"]),
     ("agents-macros", &[]),
     (
@@ -27,6 +28,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agents-model-gemini",
             "agents-session-sqlite",
             "agents-mcp",
+            "agents-otel",
             "agents-macros",
         ],
     ),

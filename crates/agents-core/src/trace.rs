@@ -55,6 +55,10 @@ use serde_json::{Map, Value};
 use crate::items::Item;
 use crate::usage::RequestUsage;
 
+mod batch;
+
+pub use batch::{BatchConfig, BatchStats, BatchTraceProcessor, TraceExporter, TraceRecord};
+
 // ---------------------------------------------------------------------------
 // Ids
 
@@ -818,7 +822,10 @@ impl TraceGuard {
 
     /// The trace's id.
     pub fn trace_id(&self) -> &str {
-        self.trace.as_ref().map(|t| &*t.trace_id).unwrap_or_default()
+        self.trace
+            .as_ref()
+            .map(|t| &*t.trace_id)
+            .unwrap_or_default()
     }
 
     /// The live trace (`None` when nothing is recorded).
@@ -971,11 +978,17 @@ mod tests {
 
     impl TraceProcessor for Log {
         fn on_trace_start(&self, t: &Trace) {
-            self.0.lock().unwrap().push(format!("trace+ {}", t.workflow_name));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("trace+ {}", t.workflow_name));
         }
         fn on_trace_end(&self, t: &Trace) {
             assert!(t.ended_at.is_some());
-            self.0.lock().unwrap().push(format!("trace- {}", t.workflow_name));
+            self.0
+                .lock()
+                .unwrap()
+                .push(format!("trace- {}", t.workflow_name));
         }
         fn on_span_start(&self, s: &Span) {
             self.0.lock().unwrap().push(format!("+{}", s.data.name()));
@@ -1053,7 +1066,14 @@ mod tests {
             .await;
         assert_eq!(
             *log.0.lock().unwrap(),
-            ["trace+ wf", "+outer", "+inner", "-inner", "-outer", "trace- wf"]
+            [
+                "trace+ wf",
+                "+outer",
+                "+inner",
+                "-inner",
+                "-outer",
+                "trace- wf"
+            ]
         );
     }
 

@@ -51,6 +51,8 @@ pub(crate) struct RunScope<C> {
     pub(crate) toolkits: Arc<ToolkitSessions<C>>,
     /// Nested runs paused on approvals, and states to resume them from.
     pub(crate) nested: Arc<NestedRuns>,
+    /// The outer run's usage per agent and per model.
+    pub(crate) usage_by: Arc<crate::usage::UsageBreakdown>,
 }
 
 type InputBuilder = Arc<dyn Fn(Value) -> Result<RunInput, String> + Send + Sync>;
@@ -449,6 +451,11 @@ impl<C: Send + Sync + 'static> AgentTool<C> {
         match outcome {
             Ok(result) => {
                 ctx.run.add_usage(|u| u.add(&result.usage));
+                if let Some(scope) = scope {
+                    scope
+                        .usage_by
+                        .merge(&result.usage_by_agent, &result.usage_by_model);
+                }
                 if result.is_interrupted() {
                     // The outer loop reports the nested interruptions and
                     // keeps this call pending; the output is dropped.

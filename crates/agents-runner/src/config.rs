@@ -1,11 +1,13 @@
 //! Run options and run-level configuration.
 
 use std::fmt;
-use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use agents_core::handoff::{HistoryMapper, InputFilter};
+use agents_core::trace::TraceProcessor;
+use std::future::Future;
+
 use agents_core::{
     Agent, AgentModel, BoxFuture, FinalOutput, Hooks, InputGuardrail, Item, ModelProvider,
     ModelSettings, OutputGuardrail, RunContext, RunItem, Session,
@@ -192,14 +194,33 @@ pub struct RunConfig<C = ()> {
     /// Builds the nested history for handoffs without a mapper of their own
     /// (default: `agents_core::handoff::default_history_mapper`).
     pub handoff_history_mapper: Option<HistoryMapper>,
-    /// Name of the workflow, for traces.
+    /// Name of the workflow: the name of the run's trace.
     pub workflow_name: String,
-    /// Trace id; generated when unset.
+    /// Trace id; when unset, a new `trace_<32 hex>` id is generated as the
+    /// run starts (and kept in its [`RunState`](crate::RunState), so a
+    /// resumed run continues the same trace id). A run started inside a
+    /// trace (a tool call's span, or [`agents_core::trace::trace`]) takes
+    /// that trace's id.
     pub trace_id: Option<String>,
     /// Groups traces of one conversation.
     pub group_id: Option<String>,
     /// Extra trace metadata.
     pub trace_metadata: Vec<(String, String)>,
+    /// Records no trace and no span for this run (and its nested runs).
+    /// Default: the `AGENTS_DISABLE_TRACING` environment switch (or the
+    /// reference SDK's `OPENAI_AGENTS_DISABLE_TRACING`), else false.
+    pub tracing_disabled: bool,
+    /// Records inputs and outputs in spans: model input and output items,
+    /// tool arguments, outputs and error texts. Default: the OpenTelemetry
+    /// GenAI switch `OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT`
+    /// (else the reference SDK's `OPENAI_AGENTS_TRACE_INCLUDE_SENSITIVE_DATA`),
+    /// else **false**. The reference SDK records content by default; this
+    /// SDK follows the OpenTelemetry convention and does not.
+    pub trace_include_sensitive_data: bool,
+    /// Sends this run's trace to these processors instead of the
+    /// process-wide ones ([`agents_core::trace::add_trace_processor`]).
+    /// Ignored by a run that joins an enclosing trace.
+    pub trace_processors: Option<Vec<Arc<dyn TraceProcessor>>>,
     /// What happens when a tool fails.
     pub tool_error_policy: ToolErrorPolicy,
     /// At most this many tool calls of one turn run at once (unlimited when unset).
@@ -231,6 +252,9 @@ impl<C> Default for RunConfig<C> {
             trace_id: None,
             group_id: None,
             trace_metadata: Vec::new(),
+            tracing_disabled: crate::trace::env_defaults().0,
+            trace_include_sensitive_data: crate::trace::env_defaults().1,
+            trace_processors: None,
             tool_error_policy: ToolErrorPolicy::default(),
             max_tool_concurrency: None,
             call_model_input_filter: None,
@@ -256,6 +280,9 @@ impl<C> Clone for RunConfig<C> {
             trace_id: self.trace_id.clone(),
             group_id: self.group_id.clone(),
             trace_metadata: self.trace_metadata.clone(),
+            tracing_disabled: self.tracing_disabled,
+            trace_include_sensitive_data: self.trace_include_sensitive_data,
+            trace_processors: self.trace_processors.clone(),
             tool_error_policy: self.tool_error_policy,
             max_tool_concurrency: self.max_tool_concurrency,
             call_model_input_filter: self.call_model_input_filter.clone(),
@@ -272,6 +299,11 @@ impl<C> fmt::Debug for RunConfig<C> {
             .field("model", &self.model)
             .field("model_settings", &self.model_settings)
             .field("workflow_name", &self.workflow_name)
+            .field("tracing_disabled", &self.tracing_disabled)
+            .field(
+                "trace_include_sensitive_data",
+                &self.trace_include_sensitive_data,
+            )
             .field("tool_error_policy", &self.tool_error_policy)
             .field("max_tool_concurrency", &self.max_tool_concurrency)
             .finish_non_exhaustive()

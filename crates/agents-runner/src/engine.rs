@@ -33,8 +33,13 @@ use crate::config::{
 use crate::error::{RunError, RunErrorDetails};
 use crate::result::{EventSink, RunResult, RunStreamEvent};
 use crate::toolkits::ToolkitSessions;
+use crate::usage::UsageBreakdown;
+use crate::trace::{
+    generation_end, guardrail_end, guardrail_span, CurrentSpan, GuardrailKind, RunTracer,
+};
 
 mod hitl;
+mod spans;
 pub(crate) use hitl::{NestedRuns, NESTED_INTERRUPTED_OUTPUT};
 
 /// The output sent to every handoff call after the first one in a turn.
@@ -134,6 +139,10 @@ pub(crate) struct RunLoop<C> {
     run_data: OnceLock<Arc<dyn Any + Send + Sync>>,
     /// Approvals, interruptions and resumption (see `hitl`).
     hitl: hitl::Hitl,
+    /// The run's trace and open agent span (see `crate::trace`).
+    tracer: RunTracer,
+    /// Usage per agent and per model (nested runs add theirs).
+    usage_by: Arc<UsageBreakdown>,
 }
 
 impl<C: Send + Sync + 'static> RunLoop<C> {
@@ -173,17 +182,21 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             tool_output_guardrail_results: Vec::new(),
             run_data: OnceLock::new(),
             hitl: hitl::Hitl::default(),
+            tracer: RunTracer::default(),
+            usage_by: Arc::default(),
         }
     }
 
     /// Runs to the end and settles the result.
     pub(crate) async fn drive(mut self) -> Result<RunResult<C>, RunError> {
         let token = self.cancel.token().clone();
+        self.tracer = RunTracer::start(&mut self.opts.run_config);
         let outcome = tokio::select! {
             biased;
             _ = token.cancelled() => Err(Error::Cancelled),
             r = self.drive_inner() => r,
         };
+        self.tracer.finish(outcome.as_ref().err());
         match outcome {
             Ok(output) => Ok(self.into_result(output)),
             Err(error) => Err(self.into_error(error)),
@@ -364,6 +377,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         let agent = self.agent.clone();
         let ctx = self.ctx.clone();
         ctx.set_position(Arc::from(agent.name()), self.turn);
+        self.tracer.enter_agent(&agent);
 
         // Input guardrails: starting agent, first turn only. Blocking ones
         // finish before anything else of the turn runs (hooks included);
@@ -388,7 +402,14 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         // Results go straight onto the run, so a tripwire or a failed model
         // call still reports the guardrails that ran.
         if !blocking.is_empty() {
-            let results = Self::run_input_guardrails(blocking, &ctx, &agent, &guard_input).await;
+            let results = Self::run_input_guardrails(
+                blocking,
+                &ctx,
+                &agent,
+                &guard_input,
+                self.tracer.agent_scope(),
+            )
+            .await;
             check_input_guardrails(agent.name(), results, &mut self.input_guardrail_results)?;
         }
 
@@ -398,6 +419,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         // introspection (`Agent::all_tools`, `system_prompt`, `resolve_prompt`).
         let toolkit_sessions = self.toolkits.for_agent(&agent, &ctx).await?;
         let roster = agent.all_tools(&ctx, &toolkit_sessions);
+        self.trace_tool_listing(&agent, &toolkit_sessions, &roster);
         let instructions = agent.system_prompt(&ctx, &toolkit_sessions).await;
         let handoffs: Vec<usize> = agent
             .handoffs()
@@ -449,6 +471,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         ctx: &RunContext<C>,
         agent: &Agent<C>,
         input: &Arc<[Item]>,
+        span_parent: Option<CurrentSpan>,
     ) -> impl std::future::Future<Output = Vec<(String, Result<GuardrailOutput, String>)>> + 'static
     {
         let (ctx, agent, input) = (ctx.clone(), agent.clone(), Arc::clone(input));
@@ -456,9 +479,16 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> = guards
                 .iter()
                 .map(|g| {
-                    let fut = g.run(ctx.clone(), agent.clone(), Arc::clone(&input));
+                    let span =
+                        guardrail_span(span_parent.as_ref(), &g.name, GuardrailKind::Input);
+                    let fut = span.scope(g.run(ctx.clone(), agent.clone(), Arc::clone(&input)));
                     let name = g.name.clone();
-                    async move { (name, fut.await) }.boxed()
+                    async move {
+                        let out = fut.await;
+                        guardrail_end(span, out.as_ref().map(|o| o.tripwire_triggered));
+                        (name, out)
+                    }
+                    .boxed()
                 })
                 .collect();
             join_all(runs).await
@@ -537,6 +567,14 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 self.opts.conversation_id.as_deref(),
             )
             .prompt(turn.prompt.as_ref());
+        let model_name = self.model_name(agent);
+        let sensitive = self.tracer.sensitive();
+        let mut span = self.tracer.generation(
+            model_name.as_deref(),
+            &turn.settings,
+            input_ref,
+            self.sink.is_some(),
+        );
         // A durable step when the run has a step executor (see `steps`).
         let model_call = crate::steps::model_step(
             &self.opts.run_config,
@@ -544,6 +582,11 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             agent.name(),
             request_response(turn.model.as_ref(), request, self.sink.as_ref()),
         );
+        let model_call = async move {
+            let response = model_call.await;
+            generation_end(sensitive, &mut span, &response);
+            response
+        };
         let response = if turn.parallel_guardrails.is_empty() {
             model_call.await?
         } else {
@@ -552,6 +595,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 &ctx,
                 agent,
                 &turn.guard_input,
+                self.tracer.agent_scope(),
             );
             tokio::pin!(model_call);
             tokio::pin!(guards);
@@ -571,6 +615,8 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         drop(handoff_specs);
 
         self.ctx.add_usage(|u| u.add_request(response.usage));
+        self.usage_by
+            .record(agent.name(), model_name.as_deref(), response.usage);
         Self::fire(
             self.opts.hooks.as_ref(),
             agent.hooks(),
@@ -661,6 +707,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
     /// [`next_step`](Self::next_step).
     async fn resolve_turn(&mut self, plan: hitl::TurnPlan<C>) -> Result<TurnOutcome, Error> {
         self.begin_turn(&plan);
+        self.tracer.enter_agent(&plan.agent);
         let hitl::TurnPlan {
             agent,
             roster,
@@ -785,11 +832,13 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                     continue;
                 }
             };
+            let span = self.tracer.handoff(agent.name(), handoff.agent().name());
             if let Some(fut) = handoff.invoke_callback(self.ctx.clone(), args) {
                 fut.await.map_err(|e| {
                     Error::Hook(format!("on_handoff of `{}` failed: {e}", handoff.tool_name))
                 })?;
             }
+            span.end();
             let target = handoff.agent().clone();
             self.push_item(
                 RunItemKind::HandoffOutput {
@@ -855,6 +904,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
         self.emit(RunStreamEvent::AgentUpdated {
             agent: target.name().to_owned(),
         });
+        self.tracer.exit_agent(None);
         self.agent = target;
         self.agent_started = false;
         Ok(())
@@ -996,6 +1046,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
                 run_config: self.opts.run_config.clone(),
                 toolkits: Arc::clone(&self.toolkits),
                 nested: Arc::clone(&self.hitl.nested),
+                usage_by: Arc::clone(&self.usage_by),
             })
         }))
     }
@@ -1017,19 +1068,28 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             .map(|call| {
                 let tool = roster.iter().find(|t| t.name() == call.name);
                 let run_data = Arc::clone(&run_data);
+                let mut span = self
+                    .tracer
+                    .function(&call.name, &call.call_id, &call.arguments);
                 async move {
                     let mut records = ToolGuardrailRecords::default();
-                    let result = match tool {
-                        Some(tool) => {
-                            self.run_tool(agent, tool, call, run_data, &mut records)
-                                .await
-                        }
-                        None => {
-                            let names =
-                                available.get_or_init(|| self.available_tools(agent, roster));
-                            self.unknown_tool(agent, call, names).await
-                        }
-                    };
+                    // Runs and spans the tool starts nest under its span.
+                    let result = span
+                        .scope(async {
+                            match tool {
+                                Some(tool) => {
+                                    self.run_tool(agent, tool, call, run_data, &mut records)
+                                        .await
+                                }
+                                None => {
+                                    let names = available
+                                        .get_or_init(|| self.available_tools(agent, roster));
+                                    self.unknown_tool(agent, call, names).await
+                                }
+                            }
+                        })
+                        .await;
+                    self.tracer.function_end(&mut span, &result, tool.is_none());
                     if let Ok(r) = &result {
                         self.record_finished(r);
                     }
@@ -1301,9 +1361,15 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> = guards
                 .iter()
                 .map(|g| {
-                    let fut = g.run(self.ctx.clone(), agent.clone(), output.clone());
+                    let span = self.tracer.guardrail(&g.name, GuardrailKind::Output);
+                    let fut = span.scope(g.run(self.ctx.clone(), agent.clone(), output.clone()));
                     let name = g.name.clone();
-                    async move { (name, fut.await) }.boxed()
+                    async move {
+                        let out = fut.await;
+                        guardrail_end(span, out.as_ref().map(|o| o.tripwire_triggered));
+                        (name, out)
+                    }
+                    .boxed()
                 })
                 .collect();
             for (name, result) in join_all(runs).await {
@@ -1335,7 +1401,10 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
 
     fn into_result(mut self, output: Option<FinalOutput>) -> RunResult<C> {
         let snapshot = self.take_snapshot();
+        let (usage_by_agent, usage_by_model) = self.usage_by.snapshot();
         RunResult {
+            usage_by_agent,
+            usage_by_model,
             snapshot,
             input: self.input,
             new_items: self.new_items,

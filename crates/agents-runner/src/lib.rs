@@ -35,6 +35,8 @@ pub mod state;
 mod state_store;
 pub mod steps;
 mod toolkits;
+pub mod trace;
+mod usage;
 
 pub use agent_tool::{AgentTool, AgentToolEvent, AgentToolExt, NeedsApproval};
 pub use approvals::{Always, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE};
@@ -51,6 +53,7 @@ pub use result::{RunResult, RunResultStreaming, RunStreamEvent};
 pub use runner::{RunInput, Runner};
 pub use session::{AgentRunExt, RunSession};
 pub use state_store::{RunStates, StateStoreError, StoredRun};
+pub use usage::UNNAMED_MODEL;
 pub use steps::{InProcess, StepExecutor, StepId};
 pub use state::{
     RunState, RunStateError, RUN_STATE_SCHEMA_VERSION, SUPPORTED_RUN_STATE_SCHEMA_VERSIONS,

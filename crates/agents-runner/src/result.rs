@@ -1,6 +1,6 @@
 //! Run results, streamed events and the streamed run handle.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
@@ -35,6 +35,13 @@ pub struct RunResult<C = ()> {
     pub last_agent: Agent<C>,
     /// Usage of the run (including nested runs).
     pub usage: Usage,
+    /// The run's usage per agent name, nested agent-as-tool runs included
+    /// (a resumed run counts from where it resumed). For cost tracking.
+    pub usage_by_agent: BTreeMap<String, Usage>,
+    /// The run's usage per model name (the name the agent or the run
+    /// config gives; [`UNNAMED_MODEL`](crate::UNNAMED_MODEL) for a model
+    /// instance), nested runs included.
+    pub usage_by_model: BTreeMap<String, Usage>,
     /// Input guardrail results.
     pub input_guardrail_results: Vec<InputGuardrailResult>,
     /// Output guardrail results.
@@ -109,6 +116,13 @@ impl<C> RunResult<C> {
                 final_output: self.final_output.as_ref(),
             },
         )
+    }
+
+    /// The run's trace id: the configured one, the enclosing trace's, or
+    /// the one generated when the run started. `None` when tracing is
+    /// disabled and no id was configured.
+    pub fn trace_id(&self) -> Option<&str> {
+        self.snapshot.trace.trace_id.as_deref()
     }
 
     /// The id of the last model response, for `previous_response_id` chaining.
