@@ -13,7 +13,7 @@
 //!     .build();
 //! let model = provider
 //!     .model("claude-sonnet-4-5")
-//!     .with_settings(AnthropicSettings::new().max_tokens(1024).cache_system(true));
+//!     .with_settings(AnthropicSettings::new().cache_system(true));
 //!
 //! // A tool call and its result become a tool_use / tool_result pair.
 //! let input = [
@@ -27,7 +27,7 @@
 //!     parameters: std::borrow::Cow::Owned(json!({"type": "object", "properties": {"city": {"type": "string"}}})),
 //!     strict: true,
 //! }];
-//! let settings = ModelSettings::new().temperature(0.5);
+//! let settings = ModelSettings::new().max_tokens(1024u32);
 //! let request = ModelRequest::new(&input, &settings)
 //!     .instructions(Some("Be brief."))
 //!     .tools(&tools);
@@ -46,8 +46,7 @@
 //!                 {"type": "tool_result", "tool_use_id": "call_1", "content": "sunny"}]}
 //!         ],
 //!         "tools": [{"name": "weather", "description": "Looks up the weather.",
-//!                    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}],
-//!         "temperature": 0.5
+//!                    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}]
 //!     })
 //! );
 //! # Ok::<(), agents_core::ModelError>(())
@@ -85,10 +84,15 @@
 //!   → `auto`/`any`/`none`/`tool`; `parallel_tool_calls: false` →
 //!   `disable_parallel_tool_use`; `max_tokens` (default
 //!   [`AnthropicSettings::max_tokens`], [`DEFAULT_MAX_TOKENS`]);
-//!   `temperature`, `top_p`; `metadata.user_id`; `extra_headers`,
-//!   `extra_query`, `extra_body` (merged last). [`AnthropicSettings`] adds
-//!   `top_k`, `stop_sequences`, the thinking budget, cache breakpoints and
-//!   the structured output mode. `reasoning.effort` turns thinking on when no
+//!   `metadata.user_id`; `extra_headers`, `extra_query`, `extra_body`
+//!   (merged last). [`AnthropicSettings`] adds `stop_sequences`, the thinking
+//!   budget, cache breakpoints and the structured output mode.
+//! - **Sampling:** the Messages API as the official SDK documents it (the
+//!   `anthropic` package 1.0 and later) has no `temperature`, `top_p` or
+//!   `top_k`, and the service refuses unknown fields, so they are not sent
+//!   by default; [`AnthropicSettings::sampling_parameters`] sends
+//!   `temperature`, `top_p` and [`AnthropicSettings::top_k`] for
+//!   deployments that take them. `reasoning.effort` turns thinking on when no
 //!   budget is set (`low` 1024, `medium` 4096, `high` 16384 tokens).
 //! - **Structured output:** an output type is sent as
 //!   `output_config.format` (`json_schema`), or in

@@ -113,9 +113,9 @@ fn text_block(text: &str) -> Option<Value> {
 fn image_block(image_url: Option<&str>, file_id: Option<&str>) -> Result<Value, ModelError> {
     if let Some(url) = image_url {
         if let Some(rest) = url.strip_prefix("data:") {
-            let (meta, data) = rest.split_once(',').ok_or_else(|| {
-                ModelError::Other("an image data URL without a comma".to_owned())
-            })?;
+            let (meta, data) = rest
+                .split_once(',')
+                .ok_or_else(|| ModelError::Other("an image data URL without a comma".to_owned()))?;
             let media_type = meta.strip_suffix(";base64").ok_or_else(|| {
                 unsupported(
                     "image data URLs that are not base64",
@@ -247,7 +247,10 @@ fn conversation(input: &[Item]) -> Result<Conversation, ModelError> {
             },
             Item::Other(value) => {
                 let kind = value.get("type").and_then(Value::as_str).unwrap_or("?");
-                tracing::debug!(kind, "an item type the Messages API does not have is not sent");
+                tracing::debug!(
+                    kind,
+                    "an item type the Messages API does not have is not sent"
+                );
             }
         }
     }
@@ -393,14 +396,21 @@ pub(crate) fn build_request(
         }
     }
 
-    if let Some(t) = s.temperature {
-        body.insert("temperature".into(), number(t));
-    }
-    if let Some(p) = s.top_p {
-        body.insert("top_p".into(), number(p));
-    }
-    if let Some(k) = settings.top_k {
-        body.insert("top_k".into(), json!(k));
+    if settings.sampling_parameters {
+        if let Some(t) = s.temperature {
+            body.insert("temperature".into(), number(t));
+        }
+        if let Some(p) = s.top_p {
+            body.insert("top_p".into(), number(p));
+        }
+        if let Some(k) = settings.top_k {
+            body.insert("top_k".into(), json!(k));
+        }
+    } else if s.temperature.is_some() || s.top_p.is_some() || settings.top_k.is_some() {
+        tracing::debug!(
+            "temperature, top_p and top_k are not sent: the Messages API has no sampling \
+             parameters (AnthropicSettings::sampling_parameters turns them on)"
+        );
     }
     if !settings.stop_sequences.is_empty() {
         body.insert("stop_sequences".into(), json!(settings.stop_sequences));

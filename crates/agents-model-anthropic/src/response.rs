@@ -5,8 +5,8 @@ use std::collections::VecDeque;
 use agents_core::items::{Reasoning, PLACEHOLDER_ID};
 use agents_core::usage::RequestUsage;
 use agents_core::{
-    Content, ContentPart, FunctionCall, Item, Message, ModelError, ModelResponse,
-    ModelStreamEvent, Role,
+    Content, ContentPart, FunctionCall, Item, Message, ModelError, ModelResponse, ModelStreamEvent,
+    Role,
 };
 use agents_http::{Decoder, SseEvent};
 use serde::Deserialize;
@@ -286,7 +286,9 @@ impl StreamDecoder {
 }
 
 fn invalid(what: &str, e: impl std::fmt::Display) -> ModelError {
-    ModelError::InvalidResponse(format!("a `{what}` event is not what the API documents: {e}"))
+    ModelError::InvalidResponse(format!(
+        "a `{what}` event is not what the API documents: {e}"
+    ))
 }
 
 fn index_of(data: &Value, what: &str) -> Result<usize, ModelError> {
@@ -312,14 +314,17 @@ impl Decoder for StreamDecoder {
             .to_owned();
         match kind.as_str() {
             "message_start" => {
-                let message = data.get("message").ok_or_else(|| invalid(&kind, "no message"))?;
+                let message = data
+                    .get("message")
+                    .ok_or_else(|| invalid(&kind, "no message"))?;
                 self.id = message
                     .get("id")
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
                 if let Some(u) = message.get("usage") {
-                    let u: Usage = serde_json::from_value(u.clone()).map_err(|e| invalid(&kind, e))?;
+                    let u: Usage =
+                        serde_json::from_value(u.clone()).map_err(|e| invalid(&kind, e))?;
                     self.usage.merge(u);
                 }
             }
@@ -353,7 +358,9 @@ impl Decoder for StreamDecoder {
             }
             "content_block_delta" => {
                 let index = index_of(&data, &kind)?;
-                let delta = data.get("delta").ok_or_else(|| invalid(&kind, "no delta"))?;
+                let delta = data
+                    .get("delta")
+                    .ok_or_else(|| invalid(&kind, "no delta"))?;
                 let text = |field: &str| {
                     delta
                         .get(field)
@@ -458,7 +465,8 @@ impl Decoder for StreamDecoder {
                     self.stop_reason = Some(reason.to_owned());
                 }
                 if let Some(u) = data.get("usage") {
-                    let u: Usage = serde_json::from_value(u.clone()).map_err(|e| invalid(&kind, e))?;
+                    let u: Usage =
+                        serde_json::from_value(u.clone()).map_err(|e| invalid(&kind, e))?;
                     self.usage.merge(u);
                 }
             }

@@ -31,6 +31,7 @@ pub enum StructuredOutput {
 /// let settings = AnthropicSettings::new()
 ///     .max_tokens(2048)
 ///     .top_k(40)
+///     .sampling_parameters(true)
 ///     .stop_sequences(["\n\nHuman:"])
 ///     .thinking_budget(1024)
 ///     .cache_system(true)
@@ -45,7 +46,8 @@ pub struct AnthropicSettings {
     /// `max_tokens` when `ModelSettings::max_tokens` is unset. With thinking
     /// on, a default below the budget is raised to budget + 4096.
     pub max_tokens: u32,
-    /// `top_k` sampling.
+    /// `top_k` sampling (sent only with
+    /// [`sampling_parameters`](Self::sampling_parameters)).
     pub top_k: Option<u32>,
     /// `stop_sequences`.
     pub stop_sequences: Vec<String>,
@@ -62,6 +64,13 @@ pub struct AnthropicSettings {
     pub cache_conversation: bool,
     /// How output types are sent.
     pub structured_output: StructuredOutput,
+    /// Whether `temperature`, `top_p` and `top_k` are sent. The Messages API
+    /// as the official SDK (`anthropic` 1.0 and later) documents it has no
+    /// sampling parameters, and the service refuses unknown fields, so they
+    /// are left out by default (`ModelSettings::temperature` / `top_p` of an
+    /// agent shared with other providers are then ignored, with a debug
+    /// log). Turn this on for deployments and models that still take them.
+    pub sampling_parameters: bool,
 }
 
 impl Default for AnthropicSettings {
@@ -75,6 +84,7 @@ impl Default for AnthropicSettings {
             cache_tools: false,
             cache_conversation: false,
             structured_output: StructuredOutput::Native,
+            sampling_parameters: false,
         }
     }
 }
@@ -132,6 +142,14 @@ impl AnthropicSettings {
     #[must_use]
     pub fn cache_conversation(mut self, on: bool) -> Self {
         self.cache_conversation = on;
+        self
+    }
+
+    /// Sends `temperature`, `top_p` and `top_k` (see
+    /// [`sampling_parameters`](Self::sampling_parameters)).
+    #[must_use]
+    pub fn sampling_parameters(mut self, on: bool) -> Self {
+        self.sampling_parameters = on;
         self
     }
 

@@ -71,7 +71,9 @@
 //! conversation history an agent re-sends every turn — are recognised by a 128-bit hash instead
 //! of being validated again.
 
+pub mod anthropic;
 pub mod gemini;
+pub mod pyvalidate;
 mod render;
 mod reply;
 mod server;

@@ -84,6 +84,10 @@ pub(crate) fn error_body(
 
 /// Renders `reply` for the request described by `info`.
 pub(crate) fn render(reply: &ReplySpec, info: &RequestInfo<'_>) -> Rendered {
+    if info.api == Api::Anthropic {
+        // Anthropic-shaped errors too.
+        return crate::anthropic::render(reply, info.body, info.stream);
+    }
     if let Some(error) = &reply.error {
         return render_error(error);
     }
@@ -115,6 +119,7 @@ pub(crate) fn render(reply: &ReplySpec, info: &RequestInfo<'_>) -> Rendered {
             Api::Responses => ctx.responses_stream(),
             Api::ChatCompletions => ctx.chat_stream(info.include_usage),
             Api::Gemini => return crate::gemini::render(reply, info.body, info.path, true),
+            Api::Anthropic => return crate::anthropic::render(reply, info.body, true),
         };
         Rendered {
             status: 200,
@@ -126,6 +131,7 @@ pub(crate) fn render(reply: &ReplySpec, info: &RequestInfo<'_>) -> Rendered {
             Api::Responses => ctx.responses_json(),
             Api::ChatCompletions => ctx.chat_json(),
             Api::Gemini => return crate::gemini::render(reply, info.body, info.path, false),
+            Api::Anthropic => return crate::anthropic::render(reply, info.body, false),
         };
         let bytes = serde_json::to_vec(&value).unwrap_or_default();
         Rendered {
@@ -219,6 +225,7 @@ impl SseBuf {
                 Api::Responses => b"event: response.output_text.delta\ndata: {\"type\": \"response.output_text.delta\", \"delta\": this line is not JSON\n\n",
                 Api::ChatCompletions => b"data: {\"choices\": [ this line is not JSON\n\n",
                 Api::Gemini => b"data: {\"candidates\": [ this line is not JSON\r\n\r\n",
+                Api::Anthropic => b"event: content_block_delta\ndata: {\"type\": \"content_block_delta\", this line is not JSON\n\n",
             };
             buf.splice(early_point..early_point, malformed.iter().copied());
             let shift = |offset: &mut usize| {

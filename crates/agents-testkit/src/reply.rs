@@ -70,6 +70,8 @@ pub(crate) struct ReplySpec {
     pub(crate) faults: Vec<Fault>,
     /// Gemini-only settings (see `crate::gemini`).
     pub(crate) gemini: crate::gemini::GeminiReply,
+    /// Anthropic-only settings (see `crate::anthropic`).
+    pub(crate) anthropic: crate::anthropic::AnthropicReply,
 }
 
 /// One output item of a reply.

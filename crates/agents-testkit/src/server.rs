@@ -40,6 +40,9 @@ pub enum Api {
     /// `POST /v1beta/models/{model}:generateContent` or `:streamGenerateContent`, validated
     /// against the official `google-genai` types (see [`crate::gemini`]).
     Gemini,
+    /// `POST /v1/messages` (Anthropic), validated against the official `anthropic` types (see
+    /// [`crate::anthropic`]).
+    Anthropic,
 }
 
 impl Api {
@@ -49,6 +52,7 @@ impl Api {
             Api::Responses => "/v1/responses",
             Api::ChatCompletions => "/v1/chat/completions",
             Api::Gemini => "/v1beta/models/{model}:generateContent",
+            Api::Anthropic => "/v1/messages",
         }
     }
 
@@ -57,7 +61,7 @@ impl Api {
             Api::Responses => Schema::CreateResponse,
             Api::ChatCompletions => Schema::CreateChatCompletionRequest,
             // Not used: Gemini bodies are validated by `crate::gemini`.
-            Api::Gemini => Schema::CreateResponse,
+            Api::Gemini | Api::Anthropic => Schema::CreateResponse,
         }
     }
 
@@ -66,7 +70,7 @@ impl Api {
             Api::Responses => strict::Body::Responses,
             Api::ChatCompletions => strict::Body::Chat,
             // Not used: Gemini bodies are validated by `crate::gemini`.
-            Api::Gemini => strict::Body::Chat,
+            Api::Gemini | Api::Anthropic => strict::Body::Chat,
         }
     }
 
@@ -75,6 +79,7 @@ impl Api {
             Api::Responses => "CreateResponse",
             Api::ChatCompletions => "CreateChatCompletionRequest",
             Api::Gemini => "google-genai types",
+            Api::Anthropic => "anthropic MessageCreateParams",
         }
     }
 }
@@ -464,6 +469,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         (&Method::POST, "/v1/responses") => Api::Responses,
         (&Method::POST, "/v1/chat/completions") => Api::ChatCompletions,
         (&Method::POST, p) if crate::gemini::is_gemini_path(p) => Api::Gemini,
+        (&Method::POST, p) if crate::anthropic::is_anthropic_path(p) => Api::Anthropic,
         _ => {
             let message = format!(
                 "unexpected request {} {} (the mock serves POST /v1/responses and POST /v1/chat/completions)",
@@ -489,7 +495,12 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let (body, validation_errors) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
             Ok(value) => {
-                let (mut errors, rule_errors) = if api == Api::Gemini {
+                let (mut errors, rule_errors) = if api == Api::Anthropic {
+                    (
+                        crate::anthropic::validate_request(&value, &parts.headers),
+                        Vec::new(),
+                    )
+                } else if api == Api::Gemini {
                     (crate::gemini::validate_request(&value), Vec::new())
                 } else {
                     let errors = spec::validate(api.request_schema(), &value)
