@@ -1,0 +1,286 @@
+//! A worker is killed with SIGKILL at a chosen point of a durable run; a new
+//! worker finishes the run. The testkit mock counts the model requests (each
+//! completed model step was requested exactly once; the step in flight at
+//! the kill, at least once) and the tools append a line per execution to a
+//! file (completed tools ran exactly once).
+//!
+//! Each test starts its own Restate server (npm `@restatedev/restate-server`)
+//! on 127.0.0.1; workers are this test binary run again in worker mode.
+
+mod common;
+
+use std::time::Duration;
+
+use agents_durable::{ApprovalDecision, DurableRunInput};
+use agents_testkit::{Fault, MockServer, Reply};
+use common::*;
+
+/// The worker process (only when started by a test with `DURABLE_WORKER=1`).
+#[test]
+fn worker_process() {
+    if std::env::var_os("DURABLE_WORKER").is_none() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run_worker());
+}
+
+struct Setup {
+    restate: Restate,
+    mock: MockServer,
+    env: WorkerEnv,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn start() -> Option<Setup> {
+        let bin = restate_or_skip()?;
+        let restate = Restate::start(&bin).await;
+        let mock = MockServer::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = WorkerEnv {
+            mock_url: mock.base_url().to_owned(),
+            side_effects: dir.path().join("effects.log"),
+            gate: dir.path().join("gate"),
+            port: free_port(),
+            version: "v1",
+        };
+        Some(Setup {
+            restate,
+            mock,
+            env,
+            _dir: dir,
+        })
+    }
+
+    async fn worker(&self) -> Worker {
+        let worker = Worker::spawn("worker_process", &self.env);
+        wait_for_port(self.env.port).await;
+        worker
+    }
+
+    async fn register(&self) {
+        self.restate
+            .client()
+            .register(&format!("http://127.0.0.1:{}", self.env.port))
+            .await
+            .expect("register the worker");
+    }
+
+    fn open_gate(&self) {
+        std::fs::write(&self.env.gate, b"open").expect("open gate");
+    }
+
+    fn requests(&self) -> usize {
+        self.mock.requests().len()
+    }
+
+    fn effects(&self, prefix: &str) -> usize {
+        effects(&self.env.side_effects, prefix)
+    }
+}
+
+/// A model reply that never comes while the worker lives.
+fn stalled() -> Reply {
+    Reply::text("never seen").with_fault(Fault::StallBeforeHeaders(Duration::from_secs(600)))
+}
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_during_a_model_call() {
+    let _serial = SERIAL.lock().await;
+    let Some(s) = Setup::start().await else {
+        return;
+    };
+    s.open_gate();
+    // Turn 1 calls step_a; turn 2's model call is in flight at the kill.
+    s.mock.push_all([
+        Reply::function_call("call_a", "step_a", "{}"),
+        stalled(),
+        Reply::text("all done"),
+    ]);
+    let worker = s.worker().await;
+    s.register().await;
+    let client = s.restate.client();
+    client
+        .start("run-model", &DurableRunInput::text("go"))
+        .await
+        .expect("start");
+    wait_until("the second model call", || s.requests() == 2).await;
+    assert_eq!(s.effects("a:"), 1);
+    worker.kill();
+
+    let _worker = s.worker().await;
+    let out = client.result("run-model").await.expect("result");
+    assert_eq!(out.final_output_text(), "all done");
+    assert_eq!(out.last_agent, "Triage");
+    assert_eq!(out.turns, 2);
+    // Turn 1 was requested once; turn 2 twice (in flight at the kill).
+    let requests = s.mock.requests();
+    assert_eq!(requests.len(), 3, "model requests");
+    assert_eq!(
+        requests[1].body, requests[2].body,
+        "the in-flight call repeated"
+    );
+    assert_ne!(requests[0].body, requests[1].body);
+    // The completed tool did not run again on replay.
+    assert_eq!(s.effects("a:"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_between_two_tool_calls() {
+    let _serial = SERIAL.lock().await;
+    let Some(s) = Setup::start().await else {
+        return;
+    };
+    // One turn asks for step_a then step_b (run one at a time); the worker
+    // dies after step_a finished, while step_b waits on the gate.
+    s.mock.push_all([
+        Reply::function_call("call_a", "step_a", "{}").with_function_call("call_b", "step_b", "{}"),
+        Reply::text("both done"),
+    ]);
+    let worker = s.worker().await;
+    s.register().await;
+    let client = s.restate.client();
+    client
+        .start("run-tools", &DurableRunInput::text("go"))
+        .await
+        .expect("start");
+    wait_until("step_b to start", || s.effects("b-start:") == 1).await;
+    assert_eq!(s.effects("a:"), 1);
+    worker.kill();
+
+    s.open_gate();
+    let _worker = s.worker().await;
+    let out = client.result("run-tools").await.expect("result");
+    assert_eq!(out.final_output_text(), "both done");
+    assert_eq!(s.requests(), 2, "each model step requested once");
+    assert_eq!(s.effects("a:"), 1, "the completed tool ran once");
+    // step_b was in flight: it started twice and completed once.
+    assert_eq!(s.effects("b-start:"), 2);
+    assert_eq!(s.effects("b:"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_while_waiting_for_an_approval() {
+    let _serial = SERIAL.lock().await;
+    let Some(s) = Setup::start().await else {
+        return;
+    };
+    s.open_gate();
+    s.mock.push_all([
+        Reply::function_call("call_r", "refund", "{}"),
+        Reply::text("refunded"),
+    ]);
+    let worker = s.worker().await;
+    s.register().await;
+    let client = s.restate.client();
+    client
+        .start("run-approval", &DurableRunInput::text("refund please"))
+        .await
+        .expect("start");
+    let mut pending = Vec::new();
+    for _ in 0..600 {
+        pending = client.pending("run-approval").await.expect("pending");
+        if !pending.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].tool_name, "refund");
+    eprintln!("pending seen; killing the worker");
+    worker.kill();
+
+    // The decision goes through the engine while no worker runs.
+    client
+        .approve(
+            "run-approval",
+            &ApprovalDecision::approve(&pending[0].call_id),
+        )
+        .await
+        .expect("approve");
+    assert_eq!(s.effects("refund:"), 0);
+    eprintln!("approved; starting a new worker");
+    let _worker = s.worker().await;
+    let out = client.result("run-approval").await.expect("result");
+    assert_eq!(out.final_output_text(), "refunded");
+    assert_eq!(s.requests(), 2, "each model step requested once");
+    assert_eq!(s.effects("refund:"), 1);
+    assert!(client
+        .pending("run-approval")
+        .await
+        .expect("pending")
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejection_reaches_the_model() {
+    let _serial = SERIAL.lock().await;
+    let Some(s) = Setup::start().await else {
+        return;
+    };
+    s.mock.push_all([
+        Reply::function_call("call_r", "refund", "{}"),
+        Reply::text("no refund then"),
+    ]);
+    let _worker = s.worker().await;
+    s.register().await;
+    let client = s.restate.client();
+    client
+        .start("run-reject", &DurableRunInput::text("refund please"))
+        .await
+        .expect("start");
+    client
+        .approve(
+            "run-reject",
+            &ApprovalDecision::reject("call_r", Some("refunds are closed".into())),
+        )
+        .await
+        .expect("reject");
+    let out = client.result("run-reject").await.expect("result");
+    assert_eq!(out.final_output_text(), "no refund then");
+    assert_eq!(s.effects("refund:"), 0, "a rejected call never runs");
+    let second = &s.mock.requests()[1].body;
+    assert!(
+        second.to_string().contains("refunds are closed"),
+        "the model reads the rejection: {second}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_right_after_a_handoff() {
+    let _serial = SERIAL.lock().await;
+    let Some(s) = Setup::start().await else {
+        return;
+    };
+    s.mock.push_all([
+        Reply::function_call("call_h", "transfer_to_specialist", "{}"),
+        stalled(),
+        Reply::text("specialist answer"),
+    ]);
+    let worker = s.worker().await;
+    s.register().await;
+    let client = s.restate.client();
+    client
+        .start("run-handoff", &DurableRunInput::text("help"))
+        .await
+        .expect("start");
+    wait_until("the specialist's model call", || s.requests() == 2).await;
+    worker.kill();
+
+    let _worker = s.worker().await;
+    let out = client.result("run-handoff").await.expect("result");
+    assert_eq!(out.final_output_text(), "specialist answer");
+    assert_eq!(out.last_agent, "Specialist");
+    let requests = s.mock.requests();
+    assert_eq!(requests.len(), 3, "the handoff turn was requested once");
+    assert_eq!(requests[1].body, requests[2].body);
+    assert!(requests[1].body["instructions"]
+        .as_str()
+        .is_some_and(|i| i.contains("finish what Triage started")));
+}
