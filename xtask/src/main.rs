@@ -17,6 +17,7 @@ use std::process::{Command, ExitCode};
 
 mod peer_gemini;
 mod peer_phoenix;
+mod peer_durable;
 mod peer_release;
 mod release;
 #[cfg(test)]
@@ -152,6 +153,7 @@ fn ci() -> Result<(), String> {
             peer_gemini::google_genai()?;
             peer_phoenix::arize_phoenix()?;
             mcp_test_servers()?;
+            peer_durable::restate_server()?;
         }
         step.run()?;
     }
