@@ -17,6 +17,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("agents-session-encrypted", &["agents-core"]),
     ("agents-mcp", &["agents-core"]),
     ("agents-otel", &["agents-core"]),
+    ("agents-durable", &["agents-core", "agents-runner"]),
     ("agents-testkit", &["agents-core"]),
     ("agents-macros", &[]),
     (
@@ -29,6 +30,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agents-session-sqlite",
             "agents-mcp",
             "agents-otel",
+            "agents-durable",
             "agents-macros",
         ],
     ),

@@ -191,6 +191,16 @@ pub mod mcp {
     pub use agents_mcp::*;
 }
 
+/// Durable runs on Restate: a worker serves an agent as a workflow whose
+/// model calls and tool calls are journaled, so a run survives the crash of
+/// its worker; approvals wait on durable promises (see `docs/durable.md`).
+#[cfg(feature = "durable")]
+#[cfg_attr(docsrs, doc(cfg(feature = "durable")))]
+pub mod durable {
+    #[doc(inline)]
+    pub use agents_durable::*;
+}
+
 /// The agent loop crate, for the items not re-exported at the top level.
 pub mod runner {
     #[doc(inline)]
