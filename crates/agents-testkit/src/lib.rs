@@ -53,7 +53,9 @@
 //! `anyOf [<schema>, {"type": "null"}]` (otherwise `"finish_reason": null` in a chat chunk
 //! fails), and the `oneOf` of `InputItem` becomes `anyOf` (its `EasyInputMessage` and
 //! `InputMessage` alternatives both match a user message whose `content` is a list of parts).
-//! Everything else is taken as written.
+//! One spec error is corrected: `MCPApprovalResponse` lists `request_id` in `required` without
+//! such a property (no official SDK sends one), so it is dropped from `required`. Everything else
+//! is taken as written.
 //!
 //! # Rules beyond the spec
 //!

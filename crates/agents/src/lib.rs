@@ -377,6 +377,11 @@ pub struct SessionsGuideDoctests;
 #[doc = include_str!("../../../docs/errors.md")]
 pub struct ErrorsGuideDoctests;
 
+/// The hosted tools guide's examples, compiled as doc-tests.
+#[cfg(all(doctest, feature = "testing"))]
+#[doc = include_str!("../../../docs/hosted_tools.md")]
+pub struct HostedToolsGuideDoctests;
+
 /// The MCP guide's examples, compiled as doc-tests.
 #[cfg(all(doctest, feature = "mcp"))]
 #[doc = include_str!("../../../docs/mcp.md")]
