@@ -47,6 +47,8 @@ pub(crate) fn google_genai() -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("step `google-genai` failed: pip install {spec} ({status})"))
+        Err(format!(
+            "step `google-genai` failed: pip install {spec} ({status})"
+        ))
     }
 }

@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 fn validator_ready() -> bool {
     match validate_gemini("gemini.response", &json!({})) {
         Ok(_) => true,
-        Err(reason) if running_in_ci() => panic!("google-genai is required under CI=true: {reason}"),
+        Err(reason) if running_in_ci() => {
+            panic!("google-genai is required under CI=true: {reason}")
+        }
         Err(reason) => {
             eprintln!("note: skipping: {reason}");
             false
@@ -27,12 +29,17 @@ fn every_rendered_reply_and_chunk_matches_the_official_types() {
     }
     let replies = [
         Reply::text("Hello"),
-        Reply::text_deltas(["a", "b", "c"]).usage(Usage::new(100, 20).cached_tokens(64).reasoning_tokens(5)),
+        Reply::text_deltas(["a", "b", "c"])
+            .usage(Usage::new(100, 20).cached_tokens(64).reasoning_tokens(5)),
         Reply::function_call("c1", "get_weather", r#"{"city":"Oslo"}"#)
             .with_function_call("c2", "get_time", "{}"),
-        Reply::reasoning(Reasoning::new().summary("Thinking hard.").encrypted_content("sig"))
-            .with_function_call("c1", "f", r#"{"a":[1,2]}"#)
-            .chunked(3),
+        Reply::reasoning(
+            Reasoning::new()
+                .summary("Thinking hard.")
+                .encrypted_content("sig"),
+        )
+        .with_function_call("c1", "f", r#"{"a":[1,2]}"#)
+        .chunked(3),
         Reply::reasoning(Reasoning::new().encrypted_content("sig-only")).with_text("Answer."),
         Reply::reasoning(Reasoning::new().encrypted_content("trailing")),
         Reply::function_call("id-1", "f", "{}").gemini_call_ids(),
@@ -66,13 +73,31 @@ fn requests_the_service_refuses_are_refused() {
         return;
     }
     let ok = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]});
-    assert_eq!(validate_gemini("gemini.request", &ok).expect("validator"), Vec::<String>::new());
+    assert_eq!(
+        validate_gemini("gemini.request", &ok).expect("validator"),
+        Vec::<String>::new()
+    );
     refused(json!({"contents": []}), "contents: required");
-    refused(json!({"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]}), "must be `user` or `model`");
-    refused(json!({"contents": [{"role": "user", "parts": [{"text": 1}]}]}), "valid string");
-    refused(json!({"contents": [{"role": "user", "parts": [{"text": "a", "inlineData": {"mimeType": "image/png", "data": "AAAA"}}]}]}), "exactly one");
-    refused(json!({"contents": [{"role": "user", "parts": [{"functionCal": {"name": "f"}}]}]}), "Extra inputs are not permitted");
-    refused(json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}], "temperature": 1}), "unknown field");
+    refused(
+        json!({"contents": [{"role": "assistant", "parts": [{"text": "x"}]}]}),
+        "must be `user` or `model`",
+    );
+    refused(
+        json!({"contents": [{"role": "user", "parts": [{"text": 1}]}]}),
+        "valid string",
+    );
+    refused(
+        json!({"contents": [{"role": "user", "parts": [{"text": "a", "inlineData": {"mimeType": "image/png", "data": "AAAA"}}]}]}),
+        "exactly one",
+    );
+    refused(
+        json!({"contents": [{"role": "user", "parts": [{"functionCal": {"name": "f"}}]}]}),
+        "Extra inputs are not permitted",
+    );
+    refused(
+        json!({"contents": [{"role": "user", "parts": [{"text": "x"}]}], "temperature": 1}),
+        "unknown field",
+    );
     refused(
         json!({"contents": [
             {"role": "user", "parts": [{"text": "x"}]},
@@ -107,8 +132,11 @@ async fn the_official_python_client_speaks_to_the_mock() {
     server.push(Reply::text("Hello from the mock").usage(Usage::new(7, 3)));
     server.push(Reply::text_deltas(["Hel", "lo"]));
     server.push(
-        Reply::reasoning(Reasoning::new().encrypted_content("sig-1"))
-            .with_function_call("x", "get_weather", r#"{"city":"Oslo"}"#),
+        Reply::reasoning(Reasoning::new().encrypted_content("sig-1")).with_function_call(
+            "x",
+            "get_weather",
+            r#"{"city":"Oslo"}"#,
+        ),
     );
     let base = server.base_url().trim_end_matches("/v1").to_owned();
     let script = r#"
@@ -132,10 +160,18 @@ assert call.thought_signature == b"sig-1", call.thought_signature
 print("ok")
 "#;
     let python = std::env::var("AGENTS_TESTKIT_PYTHON").unwrap_or_else(|_| {
-        concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/py-venv/bin/python").to_owned()
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../target/py-venv/bin/python"
+        )
+        .to_owned()
     });
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(python).arg("-c").arg(script).arg(base).output()
+        Command::new(python)
+            .arg("-c")
+            .arg(script)
+            .arg(base)
+            .output()
     })
     .await
     .expect("joined")
@@ -150,6 +186,9 @@ print("ok")
     assert_eq!(requests.len(), 3);
     assert_eq!(requests[0].header("x-goog-api-key"), Some("test-key"));
     assert!(requests[1].is_stream());
-    assert_eq!(requests[0].body["systemInstruction"]["parts"][0]["text"], "Be brief.");
+    assert_eq!(
+        requests[0].body["systemInstruction"]["parts"][0]["text"],
+        "Be brief."
+    );
     server.assert_ok();
 }

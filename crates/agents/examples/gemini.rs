@@ -63,8 +63,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // The configuration: key and base URL from the environment, thoughts on.
     // Offline, only the base URL and the key point at the local server.
-    let mut provider = GeminiProvider::builder()
-        .thinking(GeminiThinking::budget(1024).include_thoughts(true));
+    let mut provider =
+        GeminiProvider::builder().thinking(GeminiThinking::budget(1024).include_thoughts(true));
     if let Some(server) = &offline {
         provider = provider
             .base_url(server.base_url().replace("/v1", "/v1beta"))
@@ -92,7 +92,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
             }
             RunStreamEvent::RunItem { item, .. } => {
                 if let Item::FunctionCall(call) = &item.item {
-                    println!("[tool call] {}({}) id={}", call.name, call.arguments, call.call_id);
+                    println!(
+                        "[tool call] {}({}) id={}",
+                        call.name, call.arguments, call.call_id
+                    );
                 }
             }
             _ => {}
