@@ -13,6 +13,9 @@
 //! | `agents-runner` | the agent loop: [`Runner`], [`RunSession`], streaming, guardrails, handoffs |
 //! | `agents-model-openai` (feature `openai`, default) | the OpenAI Responses and Chat Completions models |
 //! | `agents-session-sqlite` (feature `sqlite`) | `sqlite::SqliteSession`: conversation memory in SQLite, shared with openai-agents-python |
+//! | `agents-session-postgres` (feature `postgres`) | `postgres::PostgresStore`: sessions and paused runs in Postgres, shared with openai-agents-python |
+//! | `agents-session-redis` (feature `redis`) | `redis::RedisStore`: sessions and paused runs in Redis, shared with openai-agents-python |
+//! | `agents-session-encrypted` (feature `encrypted`) | `encrypted::EncryptedSession`: encryption at rest around any session |
 //! | `agents-mcp` (feature `mcp`) | `mcp::McpToolkit`: MCP servers (stdio, streamable HTTP) as toolkits |
 //!
 //! ```
@@ -90,6 +93,22 @@ pub use agents_runner::{
     Always, RunState, RunStateError, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE,
     RUN_STATE_SCHEMA_VERSION,
 };
+#[doc(inline)]
+pub use agents_runner::{RunStates, StateStoreError, StoredRun};
+#[doc(inline)]
+pub use agents_core::trace::{custom_span, trace, TraceBuilder, TraceProcessor};
+#[doc(inline)]
+pub use agents_runner::UNNAMED_MODEL;
+
+/// Traces and spans of runs: the model ([`agents_core::trace`]), the
+/// process-wide processors, the batching processor, the JSON-lines exporter
+/// and the bridge to the `tracing` crate. See `docs/tracing.md`.
+pub mod tracing {
+    #[doc(inline)]
+    pub use agents_runner::trace::*;
+}
+#[doc(inline)]
+pub use agents_core::{MemoryRunStateStore, RunStateStore, RunStateStoreError, StoredRunState};
 
 /// Turns a function into a [`FunctionTool`] constructor: the doc comment is
 /// the description, each parameter a property of the arguments' schema
@@ -182,6 +201,33 @@ pub mod sqlite {
     pub use agents_session_sqlite::*;
 }
 
+/// Postgres conversation sessions and run-state store, in the tables of
+/// openai-agents-python's `SQLAlchemySession`.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres {
+    #[doc(inline)]
+    pub use agents_session_postgres::*;
+}
+
+/// Redis conversation sessions and run-state store, in the keys of
+/// openai-agents-python's `RedisSession`.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis {
+    #[doc(inline)]
+    pub use agents_session_redis::*;
+}
+
+/// Encryption at rest for any session: AES-256-GCM per item, a key per
+/// session derived with HKDF, expiry and master-key rotation.
+#[cfg(feature = "encrypted")]
+#[cfg_attr(docsrs, doc(cfg(feature = "encrypted")))]
+pub mod encrypted {
+    #[doc(inline)]
+    pub use agents_session_encrypted::*;
+}
+
 /// MCP (Model Context Protocol) servers as toolkits: stdio and streamable
 /// HTTP servers whose tools, prompts and resources agents use.
 #[cfg(feature = "mcp")]
@@ -199,6 +245,15 @@ pub mod mcp {
 pub mod durable {
     #[doc(inline)]
     pub use agents_durable::*;
+}
+
+/// OpenTelemetry export: GenAI semantic-convention spans and metrics over
+/// OTLP.
+#[cfg(feature = "otel")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otel")))]
+pub mod otel {
+    #[doc(inline)]
+    pub use agents_otel::*;
 }
 
 /// The agent loop crate, for the items not re-exported at the top level.
