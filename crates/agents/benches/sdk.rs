@@ -33,6 +33,12 @@ use agents::prelude::*;
 use agents::{ModelStreamEvent, NoArgs};
 use agents_testkit::{MockServer, Reply};
 
+#[cfg(all(feature = "postgres", feature = "redis", feature = "encrypted"))]
+#[path = "sdk_sessions.rs"]
+mod sessions;
+#[path = "sdk_tracing.rs"]
+mod tracing_bench;
+
 /// Selects a child role of this binary (see the module docs).
 const CHILD_ENV: &str = "AGENTS_BENCH_CHILD";
 /// The listener address given to the `connect` child.
@@ -1445,12 +1451,19 @@ fn main() {
         if cfg.wants("M3") {
             rows.push(m3_tool_loop(&b, &cfg).await);
         }
+        if cfg.wants("T1") || cfg.wants("T2") {
+            rows.extend(tracing_bench::run(&b, &cfg).await);
+        }
         if cfg.wants("M5") {
             rows.push(m5_streaming(&b, &cfg).await);
         }
         #[cfg(feature = "sqlite")]
         if cfg.wants("M4") || cfg.wants("M6") {
             rows.extend(sqlite_benches::run(&b, &cfg).await);
+        }
+        #[cfg(all(feature = "postgres", feature = "redis", feature = "encrypted"))]
+        if cfg.wants("S1") || cfg.wants("S2") || cfg.wants("S3") {
+            rows.extend(sessions::run(&cfg).await);
         }
         b.server.assert_ok();
         rows

@@ -1,0 +1,127 @@
+//! T1–T2: tracing overhead. M2's single turn (2 spans: agent, generation)
+//! and M3's tool loop (4 spans: agent, two generations, one function) run
+//! with tracing disabled and with tracing on, sent to a
+//! `BatchTraceProcessor` whose exporter drops the batches (the export
+//! thread's work is off the run's path by design; the queue is what the
+//! run pays for). Alternating runs in each round; the overhead is
+//! (on − off) / spans, per round, then median with min–max.
+
+use super::*;
+use agents::tracing::{BatchTraceProcessor, TraceExporter, TraceProcessor, TraceRecord};
+
+struct Discard;
+
+impl TraceExporter for Discard {
+    fn export(&mut self, batch: &[TraceRecord]) -> Result<(), String> {
+        std::hint::black_box(batch.len());
+        Ok(())
+    }
+}
+
+fn options(b: &Bench, on: Option<&Arc<BatchTraceProcessor>>) -> RunOptions {
+    let mut config = RunConfig::default();
+    config.model_provider = Some(b.provider.clone());
+    match on {
+        Some(p) => {
+            config.tracing_disabled = false;
+            config.trace_processors = Some(vec![p.clone() as Arc<dyn TraceProcessor>]);
+        }
+        None => config.tracing_disabled = true,
+    }
+    RunOptions::default().run_config(config)
+}
+
+async fn measure(
+    b: &Bench,
+    cfg: &Config,
+    agent: &Agent,
+    script: &dyn Fn(),
+    spans: f64,
+) -> (Paired, Vec<f64>) {
+    let processor = Arc::new(BatchTraceProcessor::new(Discard));
+    for _ in 0..cfg.warmup {
+        script();
+        Runner::run(agent, "go", options(b, Some(&processor)))
+            .await
+            .expect("run");
+        script();
+        Runner::run(agent, "go", options(b, None))
+            .await
+            .expect("run");
+    }
+    let mut p = Paired::default();
+    for _ in 0..cfg.rounds {
+        let (mut on, mut off) = (Vec::new(), Vec::new());
+        for _ in 0..cfg.runs {
+            script();
+            let start = Instant::now();
+            Runner::run(agent, "go", options(b, None))
+                .await
+                .expect("run");
+            off.push(start.elapsed());
+            script();
+            let start = Instant::now();
+            Runner::run(agent, "go", options(b, Some(&processor)))
+                .await
+                .expect("run");
+            on.push(start.elapsed());
+        }
+        p.add_round(&on, &off);
+    }
+    processor.shutdown();
+    assert_eq!(processor.stats().dropped, 0, "the queue kept up");
+    b.server.clear_default();
+    b.server.clear_requests();
+    let per_span = p.over.iter().map(|o| o / spans).collect();
+    (p, per_span)
+}
+
+fn row(id: &'static str, what: &str, p: &Paired, per_span: &[f64]) -> Row {
+    Row {
+        id,
+        what: what.to_owned(),
+        sdk: show(&p.sdk, 1, "µs"),
+        baseline: show(&p.raw, 1, "µs"),
+        overhead: format!("{} per span", show(per_span, 2, "µs")),
+        target: "≤ 3 µs per span",
+        result: at_most(per_span, 3.0),
+    }
+}
+
+/// T1 (M2 with tracing on vs off) and T2 (M3 likewise).
+pub(super) async fn run(b: &Bench, cfg: &Config) -> Vec<Row> {
+    let mut rows = Vec::new();
+    if cfg.wants("T1") {
+        let agent: Agent = Agent::builder("bench")
+            .instructions("Answer.")
+            .model("gpt-4.1-mini")
+            .build();
+        b.server.set_default(Reply::text("ok"));
+        let (p, per_span) = measure(b, cfg, &agent, &|| {}, 2.0).await;
+        rows.push(row(
+            "T1",
+            "tracing: M2 single turn, on (batching processor) vs disabled",
+            &p,
+            &per_span,
+        ));
+    }
+    if cfg.wants("T2") {
+        let agent: Agent = Agent::builder("bench")
+            .instructions("Use the tool.")
+            .model("gpt-4.1-mini")
+            .tool(noop_tool())
+            .build();
+        let script = || {
+            b.server.push(Reply::function_call("call_1", "noop", "{}"));
+            b.server.push(Reply::text("ok"));
+        };
+        let (p, per_span) = measure(b, cfg, &agent, &script, 4.0).await;
+        rows.push(row(
+            "T2",
+            "tracing: M3 tool loop, on (batching processor) vs disabled",
+            &p,
+            &per_span,
+        ));
+    }
+    rows
+}
