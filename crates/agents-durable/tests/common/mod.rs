@@ -11,6 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use agents_core::agent::ToolUseBehavior;
 use agents_core::{Agent, FunctionTool, Handoff, ToolContext, ToolError};
 use agents_durable::{DurableClient, DurableWorker};
 use agents_model_openai::{OpenAIApi, OpenAIProvider};
@@ -352,6 +353,8 @@ pub fn agent_graph(env: &WorkerEnv) -> Agent<String> {
         .tool(refund)
         .tool(whoami)
         .handoff(Handoff::to(&specialist))
+        // whoami's output is the run's final output (the many-runs test).
+        .tool_use_behavior(ToolUseBehavior::StopAtTools(vec!["whoami".into()]))
         .build()
 }
 
