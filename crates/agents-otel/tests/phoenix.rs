@@ -200,10 +200,12 @@ async fn export_a_run(phoenix: &Phoenix, project: &str, protocol: Protocol) -> S
         .tool(lookup)
         .handoff_to(&billing)
         .build();
-    let mut config = RunConfig::default();
-    config.workflow_name = "refund".into();
-    config.group_id = Some("conv-42".into());
-    config.trace_processors = Some(vec![otel.processor()]);
+    let config = RunConfig {
+        workflow_name: "refund".into(),
+        group_id: Some("conv-42".into()),
+        trace_processors: Some(vec![otel.processor()]),
+        ..Default::default()
+    };
     let options = RunOptions::default()
         .run_config(config)
         .model_provider(Arc::new(Provider(model)));

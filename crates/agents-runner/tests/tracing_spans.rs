@@ -147,9 +147,10 @@ impl Collector {
 
 /// Options sending this run's trace to `c` only (tests run in parallel).
 fn traced(c: &Arc<Collector>) -> RunOptions {
-    let mut config = RunConfig::default();
-    config.trace_processors = Some(vec![c.clone() as Arc<dyn TraceProcessor>]);
-    RunOptions::default().run_config(config)
+    RunOptions::default().run_config(RunConfig {
+        trace_processors: Some(vec![c.clone() as Arc<dyn TraceProcessor>]),
+        ..Default::default()
+    })
 }
 
 fn call(id: &str, name: &str, t: &str) -> Item {
@@ -618,9 +619,11 @@ async fn record_a_run(include_content: bool) -> String {
         JsonlExporter::create(&path).unwrap(),
     ));
     let bridge = Arc::new(TracingBridge::new());
-    let mut config = RunConfig::default();
-    config.trace_include_sensitive_data = include_content;
-    config.trace_processors = Some(vec![batch.clone(), bridge]);
+    let config = RunConfig {
+        trace_include_sensitive_data: include_content,
+        trace_processors: Some(vec![batch.clone(), bridge]),
+        ..Default::default()
+    };
     let logs = Buf::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
