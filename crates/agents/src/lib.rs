@@ -16,6 +16,9 @@
 //! | `agents-session-postgres` (feature `postgres`) | `postgres::PostgresStore`: sessions and paused runs in Postgres, shared with openai-agents-python |
 //! | `agents-session-redis` (feature `redis`) | `redis::RedisStore`: sessions and paused runs in Redis, shared with openai-agents-python |
 //! | `agents-session-encrypted` (feature `encrypted`) | `encrypted::EncryptedSession`: encryption at rest around any session |
+//! | `agents-session-postgres` (feature `postgres`) | `postgres::PostgresStore`: sessions and paused runs in Postgres, shared with openai-agents-python |
+//! | `agents-session-redis` (feature `redis`) | `redis::RedisStore`: sessions and paused runs in Redis, shared with openai-agents-python |
+//! | `agents-session-encrypted` (feature `encrypted`) | `encrypted::EncryptedSession`: encryption at rest around any session |
 //! | `agents-mcp` (feature `mcp`) | `mcp::McpToolkit`: MCP servers (stdio, streamable HTTP) as toolkits |
 //!
 //! ```
@@ -93,6 +96,10 @@ pub use agents_runner::{
     Always, RunState, RunStateError, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE,
     RUN_STATE_SCHEMA_VERSION,
 };
+#[doc(inline)]
+pub use agents_runner::{RunStates, StateStoreError, StoredRun};
+#[doc(inline)]
+pub use agents_core::{MemoryRunStateStore, RunStateStore, RunStateStoreError, StoredRunState};
 #[doc(inline)]
 pub use agents_runner::{RunStates, StateStoreError, StoredRun};
 #[doc(inline)]
@@ -199,6 +206,33 @@ pub mod gemini {
 pub mod sqlite {
     #[doc(inline)]
     pub use agents_session_sqlite::*;
+}
+
+/// Postgres conversation sessions and run-state store, in the tables of
+/// openai-agents-python's `SQLAlchemySession`.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub mod postgres {
+    #[doc(inline)]
+    pub use agents_session_postgres::*;
+}
+
+/// Redis conversation sessions and run-state store, in the keys of
+/// openai-agents-python's `RedisSession`.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub mod redis {
+    #[doc(inline)]
+    pub use agents_session_redis::*;
+}
+
+/// Encryption at rest for any session: AES-256-GCM per item, a key per
+/// session derived with HKDF, expiry and master-key rotation.
+#[cfg(feature = "encrypted")]
+#[cfg_attr(docsrs, doc(cfg(feature = "encrypted")))]
+pub mod encrypted {
+    #[doc(inline)]
+    pub use agents_session_encrypted::*;
 }
 
 /// Postgres conversation sessions and run-state store, in the tables of
