@@ -18,7 +18,6 @@ use std::process::{Command, ExitCode};
 mod peer_anthropic;
 mod peer_db;
 mod peer_durable;
-mod peer_db;
 mod peer_gemini;
 mod peer_phoenix;
 mod peer_release;
@@ -157,7 +156,6 @@ fn ci() -> Result<(), String> {
             peer_gemini::google_genai()?;
             peer_phoenix::arize_phoenix()?;
             mcp_test_servers()?;
-            peer_db::session_servers()?;
             peer_db::session_servers()?;
             peer_durable::restate_server()?;
         }

@@ -47,6 +47,8 @@ pub(crate) fn anthropic() -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("step `anthropic` failed: pip install {spec} ({status})"))
+        Err(format!(
+            "step `anthropic` failed: pip install {spec} ({status})"
+        ))
     }
 }

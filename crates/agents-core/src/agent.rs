@@ -185,7 +185,11 @@ impl<C> ToolUseBehavior<C> {
     /// What this behaviour decides after a turn's function tools ran
     /// (`results` non-empty, in call order): the loop calls this. A chosen
     /// tool's JSON output becomes a JSON final output, any other its text.
-    pub async fn decide(&self, ctx: &RunContext<C>, results: &[ToolCallResult]) -> ToolsToFinalOutput {
+    pub async fn decide(
+        &self,
+        ctx: &RunContext<C>,
+        results: &[ToolCallResult],
+    ) -> ToolsToFinalOutput {
         let chosen = match self {
             ToolUseBehavior::RunLlmAgain => None,
             ToolUseBehavior::StopOnFirstTool => results.first(),

@@ -188,11 +188,7 @@ impl OutputType {
     ///
     /// A [`SchemaError`] when strict mode cannot express the schema (use
     /// [`OutputType::from_json_schema_non_strict`]).
-    pub fn from_json_schema<F>(
-        name: &str,
-        schema: Value,
-        validate: F,
-    ) -> Result<Self, SchemaError>
+    pub fn from_json_schema<F>(name: &str, schema: Value, validate: F) -> Result<Self, SchemaError>
     where
         F: Fn(&Value) -> Result<(), String> + Send + Sync + 'static,
     {

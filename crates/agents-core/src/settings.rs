@@ -439,13 +439,19 @@ mod tests {
             r.extra_body,
             Some(body(serde_json::json!({"a": 1, "b": 2})))
         );
-        assert_eq!(r.include.as_deref(), Some(&["reasoning.encrypted_content".to_owned()][..]));
+        assert_eq!(
+            r.include.as_deref(),
+            Some(&["reasoning.encrypted_content".to_owned()][..])
+        );
         assert_eq!(r.top_logprobs, Some(3));
         assert_eq!(r.prompt_cache_retention.as_deref(), Some("24h"));
         // Only one side set: taken as is.
         let r = ModelSettings::new().resolve(&over);
         assert_eq!(r.extra_headers, over.extra_headers);
-        assert_eq!(base.resolve(&ModelSettings::new()).extra_query, base.extra_query);
+        assert_eq!(
+            base.resolve(&ModelSettings::new()).extra_query,
+            base.extra_query
+        );
     }
 
     #[test]

@@ -59,8 +59,14 @@ async fn responses_bodies_carry_hosted_tools_and_pass_the_spec() {
     let choices = [
         (ToolChoice::WebSearch, json!({"type": "web_search_preview"})),
         (ToolChoice::FileSearch, json!({"type": "file_search"})),
-        (ToolChoice::CodeInterpreter, json!({"type": "code_interpreter"})),
-        (ToolChoice::ImageGeneration, json!({"type": "image_generation"})),
+        (
+            ToolChoice::CodeInterpreter,
+            json!({"type": "code_interpreter"}),
+        ),
+        (
+            ToolChoice::ImageGeneration,
+            json!({"type": "image_generation"}),
+        ),
         (
             ToolChoice::Mcp {
                 server_label: "wiki".into(),
@@ -162,7 +168,10 @@ async fn hosted_output_items_come_back_from_json_and_sse_alike() {
     assert_eq!(kinds_of(&json_items), expected);
     assert_eq!(kinds_of(&streamed.output), expected);
     let req = hosted::McpApprovalRequest::from_item(&streamed.output[6]).expect("request");
-    assert_eq!((req.id.as_str(), req.server_label.as_str()), ("mcpr_1", "wiki"));
+    assert_eq!(
+        (req.id.as_str(), req.server_label.as_str()),
+        ("mcpr_1", "wiki")
+    );
     // Kept verbatim: the code interpreter's logs, the file search results.
     let ci = serde_json::to_value(&json_items[2]).expect("json");
     assert_eq!(ci["outputs"][0]["logs"], "42\n");
@@ -186,7 +195,11 @@ async fn an_mcp_approval_answer_is_a_valid_input_item() {
         let settings = ModelSettings::new();
         let hosted = hosted_tools();
         let request = ModelRequest::new(&input, &settings).hosted_tools(&hosted);
-        server.push(Reply::new().with_mcp_call("wiki", "ask", "{}", "42").with_text("42"));
+        server.push(
+            Reply::new()
+                .with_mcp_call("wiki", "ask", "{}", "42")
+                .with_text("42"),
+        );
         let response = model.get_response(request).await.expect("response");
         assert_eq!(response.output.len(), 2);
         let requests = server.requests();
@@ -215,15 +228,22 @@ async fn chat_completions_refuses_hosted_tools_and_choices_before_sending() {
         }
         other => panic!("expected Unsupported, got {other:?}"),
     }
-    assert!(err.to_string().contains("does not support hosted tools"), "{err}");
+    assert!(
+        err.to_string().contains("does not support hosted tools"),
+        "{err}"
+    );
     let forced = ModelSettings::new().tool_choice(ToolChoice::CodeInterpreter);
     let err = chat
         .get_response(ModelRequest::new(&input, &forced))
         .await
         .expect_err("hosted choice");
     assert!(matches!(err, ModelError::Unsupported { .. }), "{err:?}");
-    let (_, err) = drain(chat.stream_response(ModelRequest::new(&input, &plain).hosted_tools(&hosted))).await;
-    assert!(matches!(err, Some(ModelError::Unsupported { .. })), "{err:?}");
+    let (_, err) =
+        drain(chat.stream_response(ModelRequest::new(&input, &plain).hosted_tools(&hosted))).await;
+    assert!(
+        matches!(err, Some(ModelError::Unsupported { .. })),
+        "{err:?}"
+    );
     assert!(server.requests().is_empty(), "nothing was sent");
     server.assert_ok();
 }

@@ -27,16 +27,16 @@ use serde_json::Value;
 
 use crate::agent_tool::RunScope;
 use crate::config::{
-    CallModelData, CancelHandle, InvalidFinalOutputData, MaxTurnsData, ModelInputData, ModelRefusalData,
-    RunOptions, ToolErrorPolicy,
+    CallModelData, CancelHandle, InvalidFinalOutputData, MaxTurnsData, ModelInputData,
+    ModelRefusalData, RunOptions, ToolErrorPolicy,
 };
 use crate::error::{RunError, RunErrorDetails};
 use crate::result::{EventSink, RunResult, RunStreamEvent};
 use crate::toolkits::ToolkitSessions;
-use crate::usage::UsageBreakdown;
 use crate::trace::{
     generation_end, guardrail_end, guardrail_span, CurrentSpan, GuardrailKind, RunTracer,
 };
+use crate::usage::UsageBreakdown;
 
 mod hitl;
 mod spans;
@@ -479,8 +479,7 @@ impl<C: Send + Sync + 'static> RunLoop<C> {
             let runs: Vec<BoxFuture<'static, (String, Result<GuardrailOutput, String>)>> = guards
                 .iter()
                 .map(|g| {
-                    let span =
-                        guardrail_span(span_parent.as_ref(), &g.name, GuardrailKind::Input);
+                    let span = guardrail_span(span_parent.as_ref(), &g.name, GuardrailKind::Input);
                     let fut = span.scope(g.run(ctx.clone(), agent.clone(), Arc::clone(&input)));
                     let name = g.name.clone();
                     async move {

@@ -42,19 +42,19 @@ pub use agent_tool::{AgentTool, AgentToolEvent, AgentToolExt, NeedsApproval};
 pub use approvals::{Always, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE};
 pub use config::{
     call_model_input_filter, call_model_input_filter_async, session_input_callback,
-    session_input_callback_async, CallModelData, CallModelInputFilter, CancelHandle, CancelMode, InvalidFinalOutputData,
-    InvalidFinalOutputHandler, MaxTurnsData, MaxTurnsHandler, ModelInputData, ModelRefusalData,
-    ModelRefusalHandler, RunConfig, RunOptions, SessionInputCallback, ToolErrorPolicy,
-    DEFAULT_MAX_TURNS,
+    session_input_callback_async, CallModelData, CallModelInputFilter, CancelHandle, CancelMode,
+    InvalidFinalOutputData, InvalidFinalOutputHandler, MaxTurnsData, MaxTurnsHandler,
+    ModelInputData, ModelRefusalData, ModelRefusalHandler, RunConfig, RunOptions,
+    SessionInputCallback, ToolErrorPolicy, DEFAULT_MAX_TURNS,
 };
 pub use engine::{default_model_provider, set_default_model_provider, MULTIPLE_HANDOFFS_MESSAGE};
 pub use error::{RunError, RunErrorDetails};
 pub use result::{RunResult, RunResultStreaming, RunStreamEvent};
 pub use runner::{RunInput, Runner};
 pub use session::{AgentRunExt, RunSession};
-pub use state_store::{RunStates, StateStoreError, StoredRun};
-pub use usage::UNNAMED_MODEL;
-pub use steps::{InProcess, StepExecutor, StepId};
 pub use state::{
     RunState, RunStateError, RUN_STATE_SCHEMA_VERSION, SUPPORTED_RUN_STATE_SCHEMA_VERSIONS,
 };
+pub use state_store::{RunStates, StateStoreError, StoredRun};
+pub use steps::{InProcess, StepExecutor, StepId};
+pub use usage::UNNAMED_MODEL;

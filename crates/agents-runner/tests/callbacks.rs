@@ -58,7 +58,9 @@ async fn the_loop_sends_what_the_agent_reports() {
         .toolkit(Kit)
         .prompt_async(|ctx: RunContext, agent| async move {
             tokio::time::sleep(Duration::from_millis(1)).await;
-            Prompt::new("pmpt_1").variable("agent", agent.name()).variable("turn", ctx.turn())
+            Prompt::new("pmpt_1")
+                .variable("agent", agent.name())
+                .variable("turn", ctx.turn())
         })
         .build();
     let r = Runner::run(&a, "hi", RunOptions::default())
@@ -86,11 +88,19 @@ async fn the_loop_sends_what_the_agent_reports() {
     assert_eq!(call.instructions, system);
     assert_eq!(
         call.prompt,
-        Some(Prompt::new("pmpt_1").variable("agent", "A").variable("turn", 1))
+        Some(
+            Prompt::new("pmpt_1")
+                .variable("agent", "A")
+                .variable("turn", 1)
+        )
     );
     assert_eq!(
         a.resolve_prompt(&ctx).await,
-        Some(Prompt::new("pmpt_1").variable("agent", "A").variable("turn", 0))
+        Some(
+            Prompt::new("pmpt_1")
+                .variable("agent", "A")
+                .variable("turn", 0)
+        )
     );
 }
 
@@ -138,7 +148,9 @@ async fn the_async_input_filter_sees_the_agent_and_edits_the_request() {
                     .expect("lock")
                     .push((data.agent.name().to_owned(), data.context.turn()));
                 let mut input = data.model_data;
-                input.instructions = input.instructions.map(|i| format!("{i} ({})", data.agent.name()));
+                input.instructions = input
+                    .instructions
+                    .map(|i| format!("{i} ({})", data.agent.name()));
                 input.input.push(Item::developer("filtered"));
                 Ok(input)
             }
@@ -170,7 +182,10 @@ async fn an_async_session_input_callback_merges_history() {
             // Only the user's earlier questions, then the new input.
             let mut out: Vec<Item> = history
                 .into_iter()
-                .filter(|i| i.as_message().is_some_and(|m| m.role == agents_core::Role::User))
+                .filter(|i| {
+                    i.as_message()
+                        .is_some_and(|m| m.role == agents_core::Role::User)
+                })
                 .collect();
             out.extend(input);
             out

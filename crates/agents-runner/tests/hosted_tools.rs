@@ -20,23 +20,31 @@ fn raw(v: Value) -> Item {
 }
 
 fn web_search_call() -> Item {
-    raw(json!({"type": "web_search_call", "id": "ws_1", "status": "completed",
-        "action": {"type": "search", "query": "rust"}}))
+    raw(
+        json!({"type": "web_search_call", "id": "ws_1", "status": "completed",
+        "action": {"type": "search", "query": "rust"}}),
+    )
 }
 
 fn list_tools() -> Item {
-    raw(json!({"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "wiki",
-        "tools": [{"name": "ask", "input_schema": {"type": "object"}}]}))
+    raw(
+        json!({"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "wiki",
+        "tools": [{"name": "ask", "input_schema": {"type": "object"}}]}),
+    )
 }
 
 fn approval_request(id: &str, tool: &str) -> Item {
-    raw(json!({"type": "mcp_approval_request", "id": id, "server_label": "wiki",
-        "name": tool, "arguments": "{\"q\":\"x\"}"}))
+    raw(
+        json!({"type": "mcp_approval_request", "id": id, "server_label": "wiki",
+        "name": tool, "arguments": "{\"q\":\"x\"}"}),
+    )
 }
 
 fn mcp_call(id: &str) -> Item {
-    raw(json!({"type": "mcp_call", "id": id, "server_label": "wiki", "name": "ask",
-        "arguments": "{\"q\":\"x\"}", "output": "42", "approval_request_id": "mcpr_1"}))
+    raw(
+        json!({"type": "mcp_call", "id": id, "server_label": "wiki", "name": "ask",
+        "arguments": "{\"q\":\"x\"}", "output": "42", "approval_request_id": "mcpr_1"}),
+    )
 }
 
 fn wiki() -> HostedMcp {
@@ -62,9 +70,13 @@ async fn hosted_tools_are_offered_and_their_items_become_run_items() {
         .model_settings(agents_core::ModelSettings::new().tool_choice(ToolChoice::WebSearch))
         .build();
     let session: Arc<dyn Session> = Arc::new(MemorySession::new("s"));
-    let r = Runner::run(&a, "search", RunOptions::default().session(Arc::clone(&session)))
-        .await
-        .expect("run");
+    let r = Runner::run(
+        &a,
+        "search",
+        RunOptions::default().session(Arc::clone(&session)),
+    )
+    .await
+    .expect("run");
     assert_eq!(text_of(&r.final_output), "Rust is a language.");
     let call = &model.calls()[0];
     assert_eq!(call.tool_names(), ["echo"]);
@@ -139,7 +151,9 @@ async fn an_mcp_approval_request_pauses_and_an_approval_resumes_without_a_model_
     assert_eq!(calls.len(), 2);
     assert_eq!(
         responses_of(&calls[1].input),
-        [json!({"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": true})]
+        [
+            json!({"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": true})
+        ]
     );
     assert_eq!(
         kinds(&calls[1].input),
@@ -178,8 +192,10 @@ async fn a_rejection_answers_with_its_reason_and_a_sticky_decision_covers_later_
     let calls = model.calls();
     assert_eq!(
         responses_of(&calls[1].input),
-        [json!({"type": "mcp_approval_response", "approval_request_id": "mcpr_1",
-            "approve": false, "reason": "Not today."})]
+        [
+            json!({"type": "mcp_approval_response", "approval_request_id": "mcpr_1",
+            "approve": false, "reason": "Not today."})
+        ]
     );
     assert_eq!(
         responses_of(&calls[2].input)[1],
@@ -187,10 +203,7 @@ async fn a_rejection_answers_with_its_reason_and_a_sticky_decision_covers_later_
             "approve": false, "reason": "Not today."})
     );
     // A function tool named like the MCP tool is not covered by it.
-    let f = ToolApprovalItem::new(
-        "A",
-        &agents_core::FunctionCall::new("c9", "delete", "{}"),
-    );
+    let f = ToolApprovalItem::new("A", &agents_core::FunctionCall::new("c9", "delete", "{}"));
     assert_eq!(r.to_state().approval_status(&f), None);
     model.assert_complete();
 }
@@ -270,7 +283,10 @@ async fn a_hook_can_approve_pending_calls_through_the_run_context() {
     assert!(!r.is_interrupted());
     assert_eq!(text_of(&r.final_output), "done");
     let second = &model.calls()[1];
-    assert_eq!(outputs_in(second), [("c1".to_owned(), "delete:a".to_owned())]);
+    assert_eq!(
+        outputs_in(second),
+        [("c1".to_owned(), "delete:a".to_owned())]
+    );
     assert_eq!(responses_of(&second.input).len(), 1);
     model.assert_complete();
 }

@@ -79,9 +79,9 @@ pub mod pyvalidate;
 mod render;
 mod reply;
 mod server;
-mod spec;
 pub mod servers;
 pub mod session_conformance;
+mod spec;
 pub mod strict;
 
 pub use reply::{Fault, Reasoning, Reply, Usage};

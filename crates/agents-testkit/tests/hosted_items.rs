@@ -137,6 +137,8 @@ async fn hosted_items_are_left_out_of_chat_completions() {
         &completion,
     );
     assert_eq!(completion["choices"][0]["message"]["content"], "Done.");
-    assert!(completion["choices"][0]["message"].get("tool_calls").is_none());
+    assert!(completion["choices"][0]["message"]
+        .get("tool_calls")
+        .is_none());
     server.assert_ok();
 }

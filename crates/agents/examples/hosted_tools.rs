@@ -41,7 +41,9 @@ fn show(item: &RunItem) {
         RunItemKind::HostedToolCall => match item.item.kind() {
             "web_search_call" => println!(
                 "[web search] {}",
-                raw.pointer("/action/query").and_then(|q| q.as_str()).unwrap_or("")
+                raw.pointer("/action/query")
+                    .and_then(|q| q.as_str())
+                    .unwrap_or("")
             ),
             "code_interpreter_call" => println!("[code interpreter] ran: {}", field("code")),
             "mcp_call" => println!(
@@ -60,7 +62,9 @@ fn show(item: &RunItem) {
             field("name"),
             field("arguments")
         ),
-        RunItemKind::McpApprovalResponse => println!("[mcp] answered: approve = {}", raw["approve"]),
+        RunItemKind::McpApprovalResponse => {
+            println!("[mcp] answered: approve = {}", raw["approve"])
+        }
         _ => {}
     }
 }

@@ -16,9 +16,6 @@
 //! | `agents-session-postgres` (feature `postgres`) | `postgres::PostgresStore`: sessions and paused runs in Postgres, shared with openai-agents-python |
 //! | `agents-session-redis` (feature `redis`) | `redis::RedisStore`: sessions and paused runs in Redis, shared with openai-agents-python |
 //! | `agents-session-encrypted` (feature `encrypted`) | `encrypted::EncryptedSession`: encryption at rest around any session |
-//! | `agents-session-postgres` (feature `postgres`) | `postgres::PostgresStore`: sessions and paused runs in Postgres, shared with openai-agents-python |
-//! | `agents-session-redis` (feature `redis`) | `redis::RedisStore`: sessions and paused runs in Redis, shared with openai-agents-python |
-//! | `agents-session-encrypted` (feature `encrypted`) | `encrypted::EncryptedSession`: encryption at rest around any session |
 //! | `agents-mcp` (feature `mcp`) | `mcp::McpToolkit`: MCP servers (stdio, streamable HTTP) as toolkits |
 //!
 //! ```
@@ -58,6 +55,8 @@
 use std::future::Future;
 
 #[doc(inline)]
+pub use agents_core::trace::{custom_span, trace, TraceBuilder, TraceProcessor};
+#[doc(inline)]
 pub use agents_core::{
     agent, context, graph, guardrail, handoff, hooks, items, model, output, run_item, schema,
     session, settings, tool, toolkit, usage, Agent, AgentBuilder, AgentGraph, AgentModel,
@@ -80,6 +79,13 @@ pub use agents_core::{
     ToolInputGuardrail, ToolInputGuardrailData, ToolOutputGuardrail, ToolOutputGuardrailData,
 };
 #[doc(inline)]
+pub use agents_runner::UNNAMED_MODEL;
+#[doc(inline)]
+pub use agents_runner::{
+    call_model_input_filter, call_model_input_filter_async, session_input_callback,
+    session_input_callback_async, CallModelData,
+};
+#[doc(inline)]
 pub use agents_runner::{
     AgentTool, AgentToolEvent, AgentToolExt, CancelHandle, CancelMode, InvalidFinalOutputData,
     MaxTurnsData, ModelInputData, ModelRefusalData, NeedsApproval, RunConfig, RunError,
@@ -88,24 +94,11 @@ pub use agents_runner::{
 };
 #[doc(inline)]
 pub use agents_runner::{
-    call_model_input_filter, call_model_input_filter_async, session_input_callback,
-    session_input_callback_async, CallModelData,
-};
-#[doc(inline)]
-pub use agents_runner::{
     Always, RunState, RunStateError, ToolApprovalItem, DEFAULT_REJECTION_MESSAGE,
     RUN_STATE_SCHEMA_VERSION,
 };
 #[doc(inline)]
 pub use agents_runner::{RunStates, StateStoreError, StoredRun};
-#[doc(inline)]
-pub use agents_core::{MemoryRunStateStore, RunStateStore, RunStateStoreError, StoredRunState};
-#[doc(inline)]
-pub use agents_runner::{RunStates, StateStoreError, StoredRun};
-#[doc(inline)]
-pub use agents_core::trace::{custom_span, trace, TraceBuilder, TraceProcessor};
-#[doc(inline)]
-pub use agents_runner::UNNAMED_MODEL;
 
 /// Traces and spans of runs: the model ([`agents_core::trace`]), the
 /// process-wide processors, the batching processor, the JSON-lines exporter
@@ -206,33 +199,6 @@ pub mod gemini {
 pub mod sqlite {
     #[doc(inline)]
     pub use agents_session_sqlite::*;
-}
-
-/// Postgres conversation sessions and run-state store, in the tables of
-/// openai-agents-python's `SQLAlchemySession`.
-#[cfg(feature = "postgres")]
-#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
-pub mod postgres {
-    #[doc(inline)]
-    pub use agents_session_postgres::*;
-}
-
-/// Redis conversation sessions and run-state store, in the keys of
-/// openai-agents-python's `RedisSession`.
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub mod redis {
-    #[doc(inline)]
-    pub use agents_session_redis::*;
-}
-
-/// Encryption at rest for any session: AES-256-GCM per item, a key per
-/// session derived with HKDF, expiry and master-key rotation.
-#[cfg(feature = "encrypted")]
-#[cfg_attr(docsrs, doc(cfg(feature = "encrypted")))]
-pub mod encrypted {
-    #[doc(inline)]
-    pub use agents_session_encrypted::*;
 }
 
 /// Postgres conversation sessions and run-state store, in the tables of

@@ -122,12 +122,12 @@ async fn session_input_callback_shapes_the_input_without_resaving_history() {
         server.push(Reply::text("a2"));
         let seen = Arc::new(Mutex::new(Vec::new()));
         let seen2 = Arc::clone(&seen);
-        let options =
-            RunOptions::default()
-                .session(Arc::clone(&session))
-                .run_config(RunConfig {
-                    // New input first, then only the user's earlier questions.
-                    session_input_callback: Some(agents::session_input_callback(move |history, new_input| {
+        let options = RunOptions::default()
+            .session(Arc::clone(&session))
+            .run_config(RunConfig {
+                // New input first, then only the user's earlier questions.
+                session_input_callback: Some(agents::session_input_callback(
+                    move |history, new_input| {
                         seen2
                             .lock()
                             .expect("lock")
@@ -137,9 +137,10 @@ async fn session_input_callback_shapes_the_input_without_resaving_history() {
                             i.as_message().is_some_and(|m| m.role == agents::Role::User)
                         }));
                         out
-                    })),
-                    ..config(&provider)
-                });
+                    },
+                )),
+                ..config(&provider)
+            });
         Runner::run(&agent(), "q2", options).await.expect("run");
         assert_eq!(
             *seen.lock().expect("lock"),
