@@ -23,7 +23,7 @@ fn item(i: usize) -> Item {
         text.push_str("the quick brown fox jumps over the lazy dog. ");
     }
     text.truncate(240);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         Item::user(text)
     } else {
         Item::assistant(text)

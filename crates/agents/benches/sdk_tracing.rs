@@ -19,15 +19,12 @@ impl TraceExporter for Discard {
 }
 
 fn options(b: &Bench, on: Option<&Arc<BatchTraceProcessor>>) -> RunOptions {
-    let mut config = RunConfig::default();
-    config.model_provider = Some(b.provider.clone());
-    match on {
-        Some(p) => {
-            config.tracing_disabled = false;
-            config.trace_processors = Some(vec![p.clone() as Arc<dyn TraceProcessor>]);
-        }
-        None => config.tracing_disabled = true,
-    }
+    let config = RunConfig {
+        model_provider: Some(b.provider.clone()),
+        tracing_disabled: on.is_none(),
+        trace_processors: on.map(|p| vec![p.clone() as Arc<dyn TraceProcessor>]),
+        ..RunConfig::default()
+    };
     RunOptions::default().run_config(config)
 }
 

@@ -96,10 +96,12 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
 
     // The trace settings of the run: its workflow name, a group id for the
     // conversation, metadata. The trace id is generated (`trace_<32 hex>`).
-    let mut config = RunConfig::default();
-    config.workflow_name = "refund request".into();
-    config.group_id = Some("conversation-7".into());
-    config.trace_metadata = vec![("channel".into(), "email".into())];
+    let config = RunConfig {
+        workflow_name: "refund request".into(),
+        group_id: Some("conversation-7".into()),
+        trace_metadata: vec![("channel".into(), "email".into())],
+        ..RunConfig::default()
+    };
     let options = RunOptions::default()
         .run_config(config)
         .model_provider(provider);
