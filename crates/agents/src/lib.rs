@@ -12,6 +12,9 @@
 //! | `agents-core` | items, [`Agent`], the [`Tool`], [`Toolkit`], [`Model`] and [`Session`] traits |
 //! | `agents-runner` | the agent loop: [`Runner`], [`RunSession`], streaming, guardrails, handoffs |
 //! | `agents-model-openai` (feature `openai`, default) | the OpenAI Responses and Chat Completions models |
+//! | `agents-model-gemini` (feature `gemini`, default) | `gemini::GeminiProvider`: Gemini models; `gemini/...` names route to them |
+//! | `agents-otel` (feature `otel`) | `otel`: OpenTelemetry export of runs over OTLP |
+//! | `agents-durable` (feature `durable`) | `durable::DurableWorker`: runs that survive a worker crash, on Restate |
 //! | `agents-session-sqlite` (feature `sqlite`) | `sqlite::SqliteSession`: conversation memory in SQLite, shared with openai-agents-python |
 //! | `agents-session-postgres` (feature `postgres`) | `postgres::PostgresStore`: sessions and paused runs in Postgres, shared with openai-agents-python |
 //! | `agents-session-redis` (feature `redis`) | `redis::RedisStore`: sessions and paused runs in Redis, shared with openai-agents-python |
