@@ -9,7 +9,9 @@ use crate::project_root;
 const LAYERS: &[(&str, &[&str])] = &[
     ("agents-core", &[]),
     ("agents-runner", &["agents-core"]),
-    ("agents-model-openai", &["agents-core"]),
+    ("agents-http", &["agents-core"]),
+    ("agents-model-openai", &["agents-core", "agents-http"]),
+    ("agents-model-anthropic", &["agents-core", "agents-http"]),
     ("agents-model-gemini", &["agents-core", "agents-http"]),
     ("agents-session-sqlite", &["agents-core"]),
     ("agents-session-postgres", &["agents-core"]),
