@@ -7,14 +7,25 @@
 //! in-process backends call [`check_lost_reply`] through [`LostReplySession`].
 //! [`check_processes`] with [`child_writer`] appends from two processes.
 //!
+//! The closure must return a handle on the *same* stored conversation each
+//! time it gets the same id, as a database-backed session does; for
+//! in-memory sessions, keep them in a map:
+//!
 //! ```
-//! use std::sync::Arc;
+//! use std::collections::HashMap;
+//! use std::sync::{Arc, Mutex};
 //! use agents_core::{MemorySession, Session};
 //! use agents_testkit::session_conformance as conformance;
 //!
 //! # #[tokio::main]
 //! # async fn main() {
-//! conformance::check_all(&|id: &str| Arc::new(MemorySession::new(id)) as Arc<dyn Session>).await;
+//! let sessions = Mutex::new(HashMap::<String, Arc<MemorySession>>::new());
+//! let open = move |id: &str| {
+//!     let mut map = sessions.lock().unwrap();
+//!     let session = map.entry(id.to_owned()).or_insert_with(|| Arc::new(MemorySession::new(id)));
+//!     Arc::clone(session) as Arc<dyn Session>
+//! };
+//! conformance::check_all(&open).await;
 //! # }
 //! ```
 //!
