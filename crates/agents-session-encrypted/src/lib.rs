@@ -16,7 +16,7 @@
 //!   which seals, and previous keys, which still open; [`EncryptedSession::rotate`]
 //!   re-seals a session under the current key.
 //!
-//! A tampered or foreign item is [`SessionError::Undecryptable`] (with its
+//! A tampered or foreign item is [`SessionError::Undecryptable`](agents_core::SessionError::Undecryptable) (with its
 //! position), never a panic and never garbage.
 //!
 //! ```

@@ -1,7 +1,7 @@
 //! Anthropic's Messages API on the mock server: `POST /v1/messages`, JSON or SSE (`"stream":
 //! true`).
 //!
-//! The same [`MockServer`](crate::MockServer), reply queue and [`Fault`](crate::Fault)s serve
+//! The same `MockServer`, reply queue and [`Fault`]s serve
 //! it; a [`Reply`] is rendered as a `Message` (JSON) or as the Messages event stream
 //! (`message_start`, `ping`, `content_block_start` / `_delta` / `_stop`, `message_delta`,
 //! `message_stop`):

@@ -1,7 +1,7 @@
 //! The Gemini API on the mock server: `POST /v1beta/models/{model}:generateContent` and
 //! `:streamGenerateContent?alt=sse`.
 //!
-//! The same [`MockServer`](crate::MockServer), reply queue and [`Fault`](crate::Fault)s serve
+//! The same `MockServer`, reply queue and [`Fault`]s serve
 //! it; a [`Reply`] is rendered as a `GenerateContentResponse` (JSON) or as a stream of them
 //! (`data:` events):
 //!

@@ -5,7 +5,7 @@
 //!
 //! Without the binaries, [`Postgres::start`] and [`Redis::start`] return
 //! `None` after a one-line note on stderr, except under `CI=true`
-//! ([`running_in_ci`](crate::running_in_ci)), where they panic: in CI a
+//! ([`running_in_ci`]), where they panic: in CI a
 //! missing server is a failure, never a skip.
 //!
 //! [`FaultProxy`] sits between a client and a server and can drop the reply

@@ -168,7 +168,7 @@ pub use agents_core::__private::serde;
 
 /// The schemars crate (1.x) the SDK uses for tool and output schemas; derive
 /// `JsonSchema` through the facade with `#[schemars(crate = "agents::schemars")]`
-/// (see [`serde`](crate::serde)).
+/// (see [`serde`]).
 pub use agents_core::__private::schemars;
 
 /// Test helpers: [`ScriptedModel`](testing::ScriptedModel) and item builders.
