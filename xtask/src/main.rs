@@ -15,11 +15,10 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-mod peer_anthropic;
 mod peer_db;
 mod peer_durable;
-mod peer_gemini;
 mod peer_phoenix;
+mod peer_pip;
 mod peer_release;
 mod release;
 #[cfg(test)]
@@ -91,6 +90,14 @@ impl Step {
     }
 }
 
+/// True when `program --version` runs and succeeds (npm, python3, ...).
+fn has_program(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 fn has_nextest() -> bool {
     Command::new("cargo")
         .args(["nextest", "--version"])
@@ -152,8 +159,9 @@ fn ci() -> Result<(), String> {
     for step in &steps {
         if step.name == "tests" {
             python_venv()?;
-            peer_anthropic::anthropic()?;
-            peer_gemini::google_genai()?;
+            for pin in &peer_pip::PROVIDER_SDKS {
+                peer_pip::pip_pinned(pin)?;
+            }
             peer_phoenix::arize_phoenix()?;
             mcp_test_servers()?;
             peer_db::session_servers()?;
@@ -173,11 +181,7 @@ fn ci() -> Result<(), String> {
 /// fails.
 fn mcp_test_servers() -> Result<(), String> {
     let dir = project_root().join("crates/agents-mcp/tests/servers");
-    let has_npm = Command::new("npm")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let has_npm = has_program("npm");
     if !has_npm {
         if on_ci() {
             return Err("npm is needed to install the MCP reference servers".into());
@@ -233,11 +237,7 @@ fn python_venv() -> Result<(), String> {
         }
     };
     if !python.exists() {
-        let has_python = Command::new("python3")
-            .arg("--version")
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
+        let has_python = has_program("python3");
         if !has_python {
             if on_ci() {
                 return Err("python3 is needed for the SQLite session interop tests".into());

@@ -9,16 +9,12 @@
 
 use std::process::Command;
 
-use crate::{on_ci, project_root};
+use crate::{has_program, on_ci, project_root};
 
 /// `npm ci` in `crates/agents-durable/tests/server`.
 pub(crate) fn restate_server() -> Result<(), String> {
     let dir = project_root().join("crates/agents-durable/tests/server");
-    let has_npm = Command::new("npm")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let has_npm = has_program("npm");
     if !has_npm {
         if on_ci() {
             return Err("npm is needed to install the Restate server for agents-durable".into());

@@ -9,7 +9,7 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::{on_ci, project_root};
+use crate::{has_program, on_ci, project_root};
 
 /// The pinned `arize-phoenix` release.
 pub(crate) const ARIZE_PHOENIX_VERSION: &str = "20.26.1";
@@ -34,11 +34,7 @@ pub(crate) fn arize_phoenix() -> Result<(), String> {
         eprintln!("\n==> [phoenix] target/phoenix-venv has arize-phoenix=={ARIZE_PHOENIX_VERSION}");
         return Ok(());
     }
-    let has_python = Command::new("python3")
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let has_python = has_program("python3");
     if !has_python {
         if on_ci() {
             return Err("python3 is needed to install Arize Phoenix for the OTLP tests".into());
