@@ -13,6 +13,7 @@
 //! | `agents-runner` | the agent loop: [`Runner`], [`RunSession`], streaming, guardrails, handoffs |
 //! | `agents-model-openai` (feature `openai`, default) | the OpenAI Responses and Chat Completions models |
 //! | `agents-model-gemini` (feature `gemini`, default) | `gemini::GeminiProvider`: Gemini models; `gemini/...` names route to them |
+//! | `agents-model-anthropic` (feature `anthropic`, default) | `anthropic::AnthropicProvider`: Claude models; `anthropic/...` names route to them |
 //! | `agents-otel` (feature `otel`) | `otel`: OpenTelemetry export of runs over OTLP |
 //! | `agents-durable` (feature `durable`) | `durable::DurableWorker`: runs that survive a worker crash, on Restate |
 //! | `agents-session-sqlite` (feature `sqlite`) | `sqlite::SqliteSession`: conversation memory in SQLite, shared with openai-agents-python |
@@ -195,6 +196,15 @@ pub mod gemini {
     pub use agents_model_gemini::*;
 }
 
+/// Anthropic Claude models through the Messages API (`/v1/messages`):
+/// tools, extended thinking replayed verbatim, prompt caching, streaming.
+#[cfg(feature = "anthropic")]
+#[cfg_attr(docsrs, doc(cfg(feature = "anthropic")))]
+pub mod anthropic {
+    #[doc(inline)]
+    pub use agents_model_anthropic::*;
+}
+
 /// SQLite conversation sessions, file-compatible with openai-agents-python's
 /// `SQLiteSession`.
 #[cfg(feature = "sqlite")]
@@ -284,14 +294,20 @@ pub fn init_default_provider() {
 
 /// The default model provider: [`openai::MultiProvider::from_env`], with a
 /// route for each provider feature that is on (`gemini/...` to
-/// [`gemini::GeminiProvider::from_env`] with the `gemini` feature). The
-/// prefix is stripped before the provider sees the name.
+/// [`gemini::GeminiProvider::from_env`] with the `gemini` feature,
+/// `anthropic/...` to [`anthropic::AnthropicProvider::from_env`] with the
+/// `anthropic` feature). The prefix is stripped before the provider sees the
+/// name.
 ///
 /// ```
 /// use agents::ModelProvider;
 ///
 /// let provider = agents::multi_provider_from_env();
 /// assert!(provider.get_model(Some("gpt-4.1")).is_ok());
+/// # #[cfg(feature = "anthropic")]
+/// assert!(format!("{:?}", provider.get_model(Some("anthropic/claude-sonnet-4-5"))?)
+///     .contains("\"claude-sonnet-4-5\""));
+/// # Ok::<(), agents::ModelError>(())
 /// ```
 #[cfg(feature = "openai")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openai")))]
@@ -303,6 +319,13 @@ pub fn multi_provider_from_env() -> openai::MultiProvider {
         provider = provider.with_provider(
             "gemini",
             std::sync::Arc::new(gemini::GeminiProvider::from_env()),
+        );
+    }
+    #[cfg(feature = "anthropic")]
+    {
+        provider = provider.with_provider(
+            "anthropic",
+            std::sync::Arc::new(anthropic::AnthropicProvider::from_env()),
         );
     }
     provider
