@@ -19,6 +19,7 @@ mod peer_db;
 mod peer_durable;
 mod peer_phoenix;
 mod peer_pip;
+mod peer_pysessions;
 mod peer_release;
 mod release;
 #[cfg(test)]
@@ -159,6 +160,7 @@ fn ci() -> Result<(), String> {
     for step in &steps {
         if step.name == "tests" {
             python_venv()?;
+            peer_pysessions::python_session_extras()?;
             for pin in &peer_pip::PROVIDER_SDKS {
                 peer_pip::pip_pinned(pin)?;
             }
