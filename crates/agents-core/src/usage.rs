@@ -1,14 +1,34 @@
 //! Token usage accounting.
+//!
+//! `input_tokens` counts every prompt token of a request, whatever the cache
+//! did with it: for OpenAI it is the API's own count; for Anthropic, whose
+//! `input_tokens` leaves out the cached part, it is `input_tokens +
+//! cache_read_input_tokens + cache_creation_input_tokens`. The cache's share
+//! is broken out in two counters *within* `input_tokens`:
+//! `cached_input_tokens` (read from the cache) and `cache_write_input_tokens`
+//! (written to it, which Anthropic bills at a higher rate). Uncached input is
+//! `input_tokens - cached_input_tokens - cache_write_input_tokens`.
 
 use serde::{Deserialize, Serialize};
+
+// serde's `skip_serializing_if` passes a reference.
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
 
 /// Token usage of one model request.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RequestUsage {
-    /// Input (prompt) tokens.
+    /// Input (prompt) tokens, all of them (see the module docs).
     pub input_tokens: u64,
-    /// Input tokens served from the prompt cache.
+    /// Input tokens served from the prompt cache (within `input_tokens`).
     pub cached_input_tokens: u64,
+    /// Input tokens written to the prompt cache (within `input_tokens`;
+    /// Anthropic's `cache_creation_input_tokens`, 0 for providers that do
+    /// not report it). Left out of the JSON when 0, so saved run states
+    /// keep their format; absent reads as 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_input_tokens: u64,
     /// Output (completion) tokens.
     pub output_tokens: u64,
     /// Output tokens spent on reasoning.
@@ -22,10 +42,14 @@ pub struct RequestUsage {
 pub struct Usage {
     /// Number of model requests.
     pub requests: u64,
-    /// Input (prompt) tokens.
+    /// Input (prompt) tokens, all of them (see the module docs).
     pub input_tokens: u64,
-    /// Input tokens served from the prompt cache.
+    /// Input tokens served from the prompt cache (within `input_tokens`).
     pub cached_input_tokens: u64,
+    /// Input tokens written to the prompt cache (within `input_tokens`).
+    /// Left out of the JSON when 0; absent reads as 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub cache_write_input_tokens: u64,
     /// Output (completion) tokens.
     pub output_tokens: u64,
     /// Output tokens spent on reasoning.
@@ -46,6 +70,9 @@ impl Usage {
         self.cached_input_tokens = self
             .cached_input_tokens
             .saturating_add(r.cached_input_tokens);
+        self.cache_write_input_tokens = self
+            .cache_write_input_tokens
+            .saturating_add(r.cache_write_input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(r.output_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(r.reasoning_tokens);
         self.total_tokens = self.total_tokens.saturating_add(r.total_tokens);
@@ -60,6 +87,9 @@ impl Usage {
         self.cached_input_tokens = self
             .cached_input_tokens
             .saturating_add(other.cached_input_tokens);
+        self.cache_write_input_tokens = self
+            .cache_write_input_tokens
+            .saturating_add(other.cache_write_input_tokens);
         self.output_tokens = self.output_tokens.saturating_add(other.output_tokens);
         self.reasoning_tokens = self.reasoning_tokens.saturating_add(other.reasoning_tokens);
         self.total_tokens = self.total_tokens.saturating_add(other.total_tokens);
@@ -85,6 +115,7 @@ mod tests {
         nested.add_request(RequestUsage {
             input_tokens: 1,
             cached_input_tokens: 1,
+            cache_write_input_tokens: 4,
             output_tokens: 2,
             reasoning_tokens: 1,
             total_tokens: 3,
@@ -93,6 +124,7 @@ mod tests {
         assert_eq!(u.requests, 2);
         assert_eq!(u.total_tokens, 18);
         assert_eq!(u.cached_input_tokens, 1);
+        assert_eq!(u.cache_write_input_tokens, 4);
         assert_eq!(u.reasoning_tokens, 1);
         assert_eq!(u.request_usage_entries.len(), 2);
     }
@@ -116,5 +148,34 @@ mod tests {
             (u64::MAX, u64::MAX, u64::MAX)
         );
         assert_eq!(u.request_usage_entries.len(), 2);
+    }
+
+    #[test]
+    fn cache_writes_are_left_out_of_the_json_when_zero_and_default_when_absent() {
+        let old = r#"{"input_tokens":5,"cached_input_tokens":1,"output_tokens":2,
+                      "reasoning_tokens":0,"total_tokens":7}"#;
+        let r: RequestUsage = serde_json::from_str(old).expect("old JSON loads");
+        assert_eq!(r.cache_write_input_tokens, 0);
+        let written = serde_json::to_value(r).expect("json");
+        assert!(
+            written.get("cache_write_input_tokens").is_none(),
+            "{written}"
+        );
+        let u: Usage = serde_json::from_str(
+            r#"{"requests":1,"input_tokens":5,"cached_input_tokens":1,"output_tokens":2,
+                "reasoning_tokens":0,"total_tokens":7}"#,
+        )
+        .expect("old usage JSON loads");
+        assert_eq!(u.cache_write_input_tokens, 0);
+
+        let r = RequestUsage {
+            input_tokens: 10,
+            cache_write_input_tokens: 6,
+            ..Default::default()
+        };
+        let written = serde_json::to_value(r).expect("json");
+        assert_eq!(written["cache_write_input_tokens"], 6);
+        let back: RequestUsage = serde_json::from_value(written).expect("round trip");
+        assert_eq!(back, r);
     }
 }

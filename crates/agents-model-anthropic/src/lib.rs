@@ -100,9 +100,11 @@
 //!   ([`STRUCTURED_OUTPUT_TOOL`]) whose input becomes the JSON message.
 //! - **Prompt caching:** [`AnthropicSettings`] puts `cache_control:
 //!   {"type": "ephemeral"}` on the system prompt, the last tool and the last
-//!   block of the conversation. Cache reads are reported as
-//!   `cached_input_tokens`; `input_tokens` counts every prompt token
-//!   (uncached, cache reads and cache writes), as OpenAI counts them.
+//!   block of the conversation. `input_tokens` counts every prompt token
+//!   (Anthropic's `input_tokens`, which leaves out the cache, plus
+//!   `cache_read_input_tokens` plus `cache_creation_input_tokens`), as
+//!   OpenAI counts them; cache reads are also reported as
+//!   `cached_input_tokens` and cache writes as `cache_write_input_tokens`.
 //!
 //! # Replies
 //!

@@ -66,8 +66,9 @@ impl Usage {
     }
 
     /// The SDK's usage: `input_tokens` counts every prompt token (uncached,
-    /// cache reads and cache writes, as OpenAI counts them);
-    /// `cached_input_tokens` the cache reads.
+    /// cache reads and cache writes, as OpenAI counts them), of which
+    /// `cached_input_tokens` are the cache reads and
+    /// `cache_write_input_tokens` the cache writes.
     fn request_usage(self) -> RequestUsage {
         let read = self.cache_read_input_tokens.unwrap_or(0);
         let created = self.cache_creation_input_tokens.unwrap_or(0);
@@ -80,6 +81,7 @@ impl Usage {
         RequestUsage {
             input_tokens: input,
             cached_input_tokens: read,
+            cache_write_input_tokens: created,
             output_tokens: output,
             reasoning_tokens: 0,
             total_tokens: input.saturating_add(output),

@@ -519,15 +519,18 @@ async fn prompt_caching_breakpoints_and_cache_usage() {
             .instructions(Some("A long system prompt."))
             .tools(&tools);
         let response = call(&cached, request, stream).await;
+        // The wire says input_tokens 200 (uncached), cache reads 1500, cache
+        // writes 300: the SDK's input_tokens counts all 2000.
         let u = response.usage;
         assert_eq!(
             (
                 u.input_tokens,
                 u.cached_input_tokens,
+                u.cache_write_input_tokens,
                 u.output_tokens,
                 u.total_tokens
             ),
-            (2000, 1500, 10, 2010),
+            (2000, 1500, 300, 10, 2010),
             "stream={stream}"
         );
         let body = last_body(&server);

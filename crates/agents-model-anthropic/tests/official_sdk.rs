@@ -96,6 +96,7 @@ m = client.messages.create(model="claude-sonnet-4-5", max_tokens=64,
                            messages=[{"role": "user", "content": "Hi"}])
 out["text"] = m.content[0].text
 out["usage"] = [m.usage.input_tokens, m.usage.cache_read_input_tokens]
+out["request_id"] = m._request_id
 with client.messages.stream(model="claude-sonnet-4-5", max_tokens=64,
                             messages=[{"role": "user", "content": "Weather?"}],
                             tools=[{"name": "get_weather", "input_schema": {"type": "object",
@@ -108,7 +109,7 @@ try:
     client.messages.create(model="claude-sonnet-4-5", max_tokens=64,
                            messages=[{"role": "user", "content": "Hi"}])
 except anthropic.APIStatusError as e:
-    out["error"] = [e.status_code, type(e).__name__, e.body["error"]["type"]]
+    out["error"] = [e.status_code, type(e).__name__, e.body["error"]["type"], e.request_id]
 print(json.dumps(out))
 "#;
 
@@ -143,6 +144,8 @@ async fn the_official_python_client_talks_to_the_mock() {
     );
     let out: Value = serde_json::from_str(stdout.trim()).expect("JSON");
     assert_eq!(out["text"], "Hello from the mock.");
+    // The client reads the request id from Anthropic's `request-id` header.
+    assert_eq!(out["request_id"], "req_mock_1");
     assert_eq!(out["usage"], serde_json::json!([10, 2]));
     assert_eq!(
         out["stream"],
@@ -150,7 +153,7 @@ async fn the_official_python_client_talks_to_the_mock() {
     );
     assert_eq!(
         out["error"],
-        serde_json::json!([529, "OverloadedError", "overloaded_error"])
+        serde_json::json!([529, "OverloadedError", "overloaded_error", "req_mock_3"])
     );
     // The official client's own requests passed the same validation as ours.
     server.assert_ok();

@@ -434,6 +434,9 @@ pub(crate) fn usage_of(usage: &Value) -> RequestUsage {
         output_tokens: output,
         reasoning_tokens: thoughts,
         total_tokens: total,
+        // `promptTokenCount` already includes the cached tokens; Gemini
+        // reports no cache writes (explicit caches are created separately).
+        cache_write_input_tokens: 0,
     }
 }
 

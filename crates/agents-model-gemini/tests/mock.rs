@@ -163,6 +163,70 @@ async fn tool_loop_through_the_runner_streamed_and_not() {
 }
 
 #[tokio::test]
+async fn prompt_cache_usage_is_reported_and_summed_over_a_run_streamed_and_not() {
+    for streamed in [false, true] {
+        let server = MockServer::start().await;
+        // Gemini reports cache hits (implicit caching, or an explicit `cachedContent`) as
+        // `cachedContentTokenCount`, within `promptTokenCount`; it reports no cache writes.
+        server.push(
+            Reply::function_call("ignored", "get_weather", r#"{"city":"Oslo"}"#)
+                .usage(Usage::new(1000, 20).cached_tokens(768).reasoning_tokens(5)),
+        );
+        server.push(
+            Reply::text("It is 22C in Oslo.")
+                .chunked(3)
+                .usage(Usage::new(1100, 10).cached_tokens(1024)),
+        );
+        let mut settings = ModelSettings::new();
+        settings.extra_body = Some(
+            json!({"cachedContent": "cachedContents/weather-prefix"})
+                .as_object()
+                .cloned()
+                .expect("object"),
+        );
+        let agent = weather_agent().clone_with(|a| a.model_settings(settings.clone()));
+        let result = if streamed {
+            let mut run = Runner::run_streamed(&agent, "Weather in Oslo?", options(&server));
+            while let Some(event) = run.next().await {
+                let _ = event;
+            }
+            run.result().await
+        } else {
+            Runner::run(&agent, "Weather in Oslo?", options(&server)).await
+        }
+        .expect("run succeeds");
+        let u = &result.usage;
+        assert_eq!(u.requests, 2, "streamed={streamed}");
+        assert_eq!(
+            (
+                u.input_tokens,
+                u.cached_input_tokens,
+                u.cache_write_input_tokens,
+                u.output_tokens,
+                u.reasoning_tokens,
+                u.total_tokens
+            ),
+            (2100, 1792, 0, 30, 5, 2130),
+            "streamed={streamed}"
+        );
+        let per_request: Vec<(u64, u64)> = u
+            .request_usage_entries
+            .iter()
+            .map(|r| (r.input_tokens, r.cached_input_tokens))
+            .collect();
+        assert_eq!(per_request, [(1000, 768), (1100, 1024)]);
+        // The explicit cache is named on every request, as the API expects.
+        for request in server.requests() {
+            assert_eq!(
+                request.body["cachedContent"],
+                "cachedContents/weather-prefix"
+            );
+        }
+        server.assert_ok();
+    }
+}
+
+#[tokio::test]
 async fn parallel_calls_get_distinct_stable_ids_and_one_response_turn() {
     let server = MockServer::start().await;
     server.push(

@@ -686,6 +686,8 @@ impl ChatUsage {
                 .and_then(|d| d.reasoning_tokens)
                 .unwrap_or(0),
             total_tokens: self.total_tokens,
+            // OpenAI does not report cache writes.
+            cache_write_input_tokens: 0,
         }
     }
 }

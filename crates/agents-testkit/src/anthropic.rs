@@ -27,7 +27,9 @@
 //! `TypeAdapter(MessageCreateParams)` in strict mode with unknown fields refused, then the rules
 //! the service enforces beyond the types (tool_use/tool_result pairing, the extended-thinking
 //! rules, cache breakpoint count; see `python/anthropic_validate.py`). The request must also
-//! carry `anthropic-version` and an `x-api-key`. Without the Python package, body validation is
+//! carry `anthropic-version` and an `x-api-key`. Responses carry the request id in
+//! `request-id`, the header Anthropic sends (not `x-request-id`), and the mock's own errors
+//! (a refused body, no reply left) are Anthropic-shaped too. Without the Python package, body validation is
 //! skipped with a note, except under `CI=true`, where every Anthropic request fails.
 //! [`validate_anthropic`] runs the same checks on any payload; [`anthropic_rendering`] gives
 //! what the mock would send, so tests check every reply and event against the SDK's response
@@ -96,14 +98,18 @@ pub fn validate_anthropic(kind: &str, payload: &Value) -> Result<Vec<String>, St
     crate::pyvalidate::validate(kind, payload)
 }
 
-/// All the checks of an Anthropic request: headers, then the official types and service rules.
-pub(crate) fn validate_request(body: &Value, headers: &HeaderMap) -> Vec<String> {
+/// All the checks of an Anthropic request: headers, then (when `python`) the official types and
+/// service rules.
+pub(crate) fn validate_request(body: &Value, headers: &HeaderMap, python: bool) -> Vec<String> {
     let mut errors = Vec::new();
     if headers.get("anthropic-version").is_none() {
         errors.push("anthropic-version: header is required".to_owned());
     }
     if headers.get("x-api-key").is_none() && headers.get("authorization").is_none() {
         errors.push("x-api-key: header is required".to_owned());
+    }
+    if !python {
+        return errors;
     }
     match validate_anthropic("anthropic.request", body) {
         Ok(found) => errors.extend(found),

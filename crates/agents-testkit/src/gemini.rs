@@ -20,10 +20,11 @@
 //! # Validation
 //!
 //! Every request body is validated against the official `google-genai` Python package's
-//! pydantic types, strictly, by `python/gemini_validate.py` (see its docs for the rules beyond
+//! pydantic types (the Gemini API publishes no OpenAPI document), strictly, by `python/gemini_validate.py` (see its docs for the rules beyond
 //! the types), run by the Python of `target/py-venv` (or `AGENTS_TESTKIT_PYTHON`). Without
 //! that Python or package, validation is skipped with a note, except under `CI=true`, where
-//! every Gemini request fails. [`validate_gemini`] runs the same checks on any payload (the
+//! every Gemini request fails. A refused body is answered with a Google-shaped `400
+//! INVALID_ARGUMENT` naming each problem. [`validate_gemini`] runs the same checks on any payload (the
 //! crate's tests check every rendered reply and stream chunk with it).
 //!
 //! The mock also enforces Gemini 3's thought-signature rule: in the current turn (the
@@ -207,9 +208,12 @@ pub fn validate_gemini(kind: &str, payload: &Value) -> Result<Vec<String>, Strin
 
 static NOTED: OnceLock<()> = OnceLock::new();
 
-/// All the checks of a Gemini request body: the official types and service rules, then the
-/// thought-signature rule.
-pub(crate) fn validate_request(body: &Value) -> Vec<String> {
+/// All the checks of a Gemini request body: (when `python`) the official types and service
+/// rules, then the thought-signature rule.
+pub(crate) fn validate_request(body: &Value, python: bool) -> Vec<String> {
+    if !python {
+        return check_signatures(body);
+    }
     let mut errors = match validate_gemini("gemini.request", body) {
         Ok(errors) => errors,
         Err(reason) if running_in_ci() => vec![format!(
@@ -538,25 +542,30 @@ impl Ctx<'_> {
     }
 }
 
+/// A Google-shaped error body: `{"error": {"code", "message", "status"}}`.
+pub(crate) fn error_body(code: u16, message: &str) -> Vec<u8> {
+    let status = match code {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        429 => "RESOURCE_EXHAUSTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        _ => "INTERNAL",
+    };
+    let body = json!({ "error": { "code": code, "message": message, "status": status } });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
 /// Renders `reply` for a Gemini request.
 pub(crate) fn render(reply: &ReplySpec, body: &Value, path: &str, stream: bool) -> Rendered {
     let _ = body;
     if let Some(error) = &reply.error {
-        let status = match error.status {
-            400 => "INVALID_ARGUMENT",
-            401 => "UNAUTHENTICATED",
-            403 => "PERMISSION_DENIED",
-            404 => "NOT_FOUND",
-            429 => "RESOURCE_EXHAUSTED",
-            503 => "UNAVAILABLE",
-            504 => "DEADLINE_EXCEEDED",
-            _ => "INTERNAL",
-        };
-        let body = json!({ "error": { "code": error.status, "message": error.message, "status": status } });
         return Rendered {
             status: error.status,
             content_type: "application/json",
-            body: BodyPlan::Full(serde_json::to_vec(&body).unwrap_or_default()),
+            body: BodyPlan::Full(error_body(error.status, &error.message)),
         };
     }
     if reply.has_fault(|f| *f == Fault::InvalidJsonBody)

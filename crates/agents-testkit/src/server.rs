@@ -78,8 +78,8 @@ impl Api {
         match self {
             Api::Responses => "CreateResponse",
             Api::ChatCompletions => "CreateChatCompletionRequest",
-            Api::Gemini => "google-genai types",
-            Api::Anthropic => "anthropic MessageCreateParams",
+            Api::Gemini => "official google-genai types",
+            Api::Anthropic => "official anthropic MessageCreateParams",
         }
     }
 }
@@ -102,9 +102,11 @@ pub struct CapturedRequest {
     pub body: Value,
     /// The API the request went to.
     pub api: Api,
-    /// Why the body does not match the OpenAPI schema (empty when valid, or when the spec is not
-    /// available outside CI), followed by the rules of the real service it breaks beyond the
-    /// spec (strict-mode schemas, placeholder item ids; see [`crate::strict`]).
+    /// Why the body is refused (empty when valid): for the OpenAI APIs, where it does not match
+    /// the OpenAPI schema (empty when the spec is not available outside CI), followed by the
+    /// rules of the real service it breaks beyond the spec (strict-mode schemas, placeholder
+    /// item ids; see [`crate::strict`]); for Anthropic and Gemini, what the official SDK's
+    /// types and the service's rules refuse (see [`crate::anthropic`], [`crate::gemini`]).
     pub validation_errors: Vec<String>,
 }
 
@@ -122,7 +124,7 @@ impl CapturedRequest {
             || (self.api == Api::Gemini && crate::gemini::is_stream_path(&self.path))
     }
 
-    /// Whether the body matched the OpenAPI schema and broke no rule of [`crate::strict`].
+    /// Whether the body passed every check (see [`validation_errors`](Self::validation_errors)).
     pub fn is_valid(&self) -> bool {
         self.validation_errors.is_empty()
     }
@@ -140,6 +142,8 @@ struct Shared {
     received: AtomicU64,
     arrived: Notify,
     verified: AtomicBool,
+    /// Whether Anthropic and Gemini bodies go through the Python validator.
+    python_validation: bool,
 }
 
 #[derive(Default)]
@@ -190,7 +194,8 @@ impl Shared {
 /// - [`verify`](MockServer::verify) / [`assert_ok`](MockServer::assert_ok) report both kinds, as
 ///   well as requests to unknown paths.
 ///
-/// Every response carries an `x-request-id: req_mock_N` header.
+/// Every response carries a `req_mock_N` request id: in `x-request-id`, or in `request-id` on
+/// the Anthropic endpoint, as Anthropic names it.
 ///
 /// The handle is cheap to clone; the server shuts down when the last clone is dropped.
 #[derive(Clone)]
@@ -234,6 +239,7 @@ pub struct MockServerBuilder {
     max_captured: Option<usize>,
     default: Option<Reply>,
     replies: Vec<Reply>,
+    without_python_validation: bool,
 }
 
 impl MockServerBuilder {
@@ -254,6 +260,16 @@ impl MockServerBuilder {
     /// Queues a reply before the server starts.
     pub fn reply(mut self, reply: Reply) -> Self {
         self.replies.push(reply);
+        self
+    }
+
+    /// For benchmarks only: Anthropic and Gemini request bodies skip the Python validator (the
+    /// official SDKs' types and service rules), which costs a round trip to another process per
+    /// request. The checks made in Rust stay: the Anthropic headers, Gemini's thought-signature
+    /// rule, and the OpenAI endpoints' OpenAPI and strict-mode validation. Tests must not use
+    /// it: without the validator the mock accepts bodies the real services refuse.
+    pub fn without_python_validation(mut self) -> Self {
+        self.without_python_validation = true;
         self
     }
 
@@ -297,6 +313,7 @@ impl MockServerBuilder {
             received: AtomicU64::new(0),
             arrived: Notify::new(),
             verified: AtomicBool::new(false),
+            python_validation: !self.without_python_validation,
         });
         let router = Router::new()
             .fallback(handle)
@@ -472,12 +489,14 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         (&Method::POST, p) if crate::anthropic::is_anthropic_path(p) => Api::Anthropic,
         _ => {
             let message = format!(
-                "unexpected request {} {} (the mock serves POST /v1/responses and POST /v1/chat/completions)",
+                "unexpected request {} {} (the mock serves POST /v1/responses, /v1/chat/completions, \
+                 /v1/messages and /v1beta/models/{{model}}:generateContent)",
                 parts.method,
                 parts.uri
             );
             shared.fail(message.clone());
             return error_response(
+                None,
                 404,
                 None,
                 &message,
@@ -489,19 +508,26 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     let number = shared.next_number.fetch_add(1, Ordering::SeqCst) + 1;
     let request_id = format!("req_mock_{number}");
 
-    // True when the body matches the OpenAPI schema but breaks a rule the service enforces
-    // beyond it (strict schemas, item ids).
+    // True when an OpenAI body matches the OpenAPI schema but breaks a rule the service
+    // enforces beyond it (strict schemas, item ids).
     let mut rule_violation = false;
     let (body, validation_errors) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
             Ok(value) => {
                 let (mut errors, rule_errors) = if api == Api::Anthropic {
                     (
-                        crate::anthropic::validate_request(&value, &parts.headers),
+                        crate::anthropic::validate_request(
+                            &value,
+                            &parts.headers,
+                            shared.python_validation,
+                        ),
                         Vec::new(),
                     )
                 } else if api == Api::Gemini {
-                    (crate::gemini::validate_request(&value), Vec::new())
+                    (
+                        crate::gemini::validate_request(&value, shared.python_validation),
+                        Vec::new(),
+                    )
                 } else {
                     let errors = spec::validate(api.request_schema(), &value)
                         .err()
@@ -552,6 +578,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 );
                 shared.fail(message.clone());
                 Outcome::Error(error_response(
+                    Some(api),
                     500,
                     Some(&request_id),
                     &message,
@@ -569,6 +596,17 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
                 ),
                 "mock_rule_violated",
             )
+        } else if matches!(api, Api::Anthropic | Api::Gemini) {
+            // No OpenAPI document here: the official Python SDK's types and the service's
+            // rules are what refused it.
+            (
+                format!(
+                    "request #{number} POST {path}: the body does not validate against the {} \
+                     and the service's rules:",
+                    api.schema_name()
+                ),
+                "mock_schema_validation_failed",
+            )
         } else {
             (
                 format!(
@@ -583,6 +621,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         }
         shared.fail(message.clone());
         Outcome::Error(error_response(
+            Some(api),
             400,
             Some(&request_id),
             &message,
@@ -619,7 +658,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
     if let Some(delay) = reply.spec.stall_before_headers() {
         tokio::time::sleep(delay).await;
     }
-    build_response(&shared, number, &request_id, &reply, rendered)
+    build_response(&shared, api, number, &request_id, &reply, rendered)
 }
 
 /// What a request is answered with.
@@ -630,8 +669,18 @@ enum Outcome {
     Error(Response),
 }
 
+/// The header carrying the request id: Anthropic's `request-id`, else `x-request-id`.
+fn request_id_header(api: Option<Api>) -> HeaderName {
+    if api == Some(Api::Anthropic) {
+        HeaderName::from_static("request-id")
+    } else {
+        HeaderName::from_static("x-request-id")
+    }
+}
+
 fn build_response(
     shared: &Shared,
+    api: Api,
     number: u64,
     request_id: &str,
     reply: &Reply,
@@ -653,7 +702,7 @@ fn build_response(
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     }
     if let Ok(value) = HeaderValue::from_str(request_id) {
-        headers.insert(HeaderName::from_static("x-request-id"), value);
+        headers.insert(request_id_header(Some(api)), value);
     }
     if let Some(delay) = reply.spec.retry_after {
         let millis = delay.as_millis();
@@ -681,6 +730,7 @@ fn build_response(
                 );
                 shared.fail(message.clone());
                 return error_response(
+                    Some(api),
                     500,
                     Some(request_id),
                     &message,
@@ -718,21 +768,28 @@ fn segments_stream(
     })
 }
 
+/// An error of the mock itself, shaped as `api`'s errors are (OpenAI's shape when unknown).
 fn error_response(
+    api: Option<Api>,
     status: u16,
     request_id: Option<&str>,
     message: &str,
     kind: &str,
     code: Option<&str>,
 ) -> Response {
-    let body = render::error_body(&format!("agents-testkit: {message}"), kind, code, None);
+    let message = format!("agents-testkit: {message}");
+    let body = match api {
+        Some(Api::Anthropic) => crate::anthropic::error_body(status, &message, request_id),
+        Some(Api::Gemini) => crate::gemini::error_body(status, &message),
+        _ => render::error_body(&message, kind, code, None),
+    };
     let mut response = Response::new(Body::from(body));
     *response.status_mut() =
         StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
-        headers.insert(HeaderName::from_static("x-request-id"), id);
+        headers.insert(request_id_header(api), id);
     }
     response
 }

@@ -192,3 +192,86 @@ print("ok")
     );
     server.assert_ok();
 }
+
+fn gemini_url(server: &MockServer) -> String {
+    format!(
+        "http://{}/v1beta/models/gemini-2.5-flash:generateContent",
+        server.addr()
+    )
+}
+
+async fn post(server: &MockServer, body: &Value) -> (u16, reqwest::header::HeaderMap, Value) {
+    let response = reqwest::Client::new()
+        .post(gemini_url(server))
+        .header("x-goog-api-key", "test-key")
+        .json(body)
+        .send()
+        .await
+        .expect("the mock answers");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    (
+        status,
+        headers,
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+/// A body whose function call carries a signature the mock never issued: refused by the
+/// thought-signature rule, which the mock checks in Rust (so with or without Python).
+fn forged_signature() -> Value {
+    json!({"contents": [
+        {"role": "user", "parts": [{"text": "Weather?"}]},
+        {"role": "model", "parts": [{"functionCall": {"name": "get_weather", "args": {}},
+                                     "thoughtSignature": "Zm9yZ2Vk"}]},
+        {"role": "user", "parts": [{"functionResponse": {"name": "get_weather",
+                                                         "response": {"result": "sunny"}}}]}
+    ]})
+}
+
+#[tokio::test]
+async fn a_refused_body_is_a_google_error_naming_the_sdk_types_not_an_openapi_schema() {
+    let server = MockServer::start().await;
+    let (status, headers, body) = post(&server, &forged_signature()).await;
+    assert_eq!(status, 400);
+    assert_eq!(headers["x-request-id"], "req_mock_1");
+    assert_eq!(body["error"]["code"], 400);
+    assert_eq!(body["error"]["status"], "INVALID_ARGUMENT");
+    let message = body["error"]["message"].as_str().expect("a message");
+    assert!(message.contains("official google-genai types"), "{message}");
+    assert!(message.contains("corrupted thought signature"), "{message}");
+    assert!(!message.contains("OpenAPI"), "{message}");
+    let report = server.verify().expect_err("the refusal is recorded");
+    assert!(report.contains("corrupted thought signature"), "{report}");
+}
+
+#[tokio::test]
+async fn without_python_validation_only_the_python_checks_are_skipped() {
+    let unknown_field = json!({
+        "contents": [{"role": "user", "parts": [{"text": "Hi"}]}],
+        "notAField": true
+    });
+    if validator_ready() {
+        let validating = MockServer::start().await;
+        let (status, _, body) = post(&validating, &unknown_field).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(validating.verify().is_err());
+    }
+
+    let server = MockServer::builder()
+        .without_python_validation()
+        .start()
+        .await;
+    server.push(Reply::text("Served."));
+    let (status, _, reply) = post(&server, &unknown_field).await;
+    assert_eq!(status, 200, "{reply}");
+    assert_eq!(
+        reply["candidates"][0]["content"]["parts"][0]["text"],
+        "Served."
+    );
+    server.assert_ok();
+    // The thought-signature rule is checked in Rust and stays.
+    let (status, _, _) = post(&server, &forged_signature()).await;
+    assert_eq!(status, 400);
+    assert!(server.verify().is_err());
+}
