@@ -187,6 +187,7 @@ mod chat;
 mod client;
 mod provider;
 mod responses;
+mod traces;
 mod transport;
 
 pub use agents_http::ResponseLimits;
@@ -197,6 +198,7 @@ pub use provider::{
     OpenAIProviderBuilder, DEFAULT_MODEL,
 };
 pub use responses::OpenAIResponsesModel;
+pub use traces::{OpenAITracesExporter, TRACES_INGEST_PATH};
 
 /// The async-openai crate, whose [`Config`](async_openai::config::Config)
 /// types configure an [`OpenAIClient`].

@@ -83,6 +83,7 @@ pub mod servers;
 pub mod session_conformance;
 mod spec;
 pub mod strict;
+pub mod traces;
 
 pub use reply::{Fault, Reasoning, Reply, Usage};
 pub use server::{Api, CapturedRequest, MockServer, MockServerBuilder};
