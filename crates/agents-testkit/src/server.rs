@@ -144,6 +144,8 @@ struct Shared {
     verified: AtomicBool,
     /// Whether Anthropic and Gemini bodies go through the Python validator.
     python_validation: bool,
+    /// `POST /v1/traces/ingest`.
+    traces: crate::traces::TraceIngest,
 }
 
 #[derive(Default)]
@@ -314,6 +316,7 @@ impl MockServerBuilder {
             arrived: Notify::new(),
             verified: AtomicBool::new(false),
             python_validation: !self.without_python_validation,
+            traces: crate::traces::TraceIngest::default(),
         });
         let router = Router::new()
             .fallback(handle)
@@ -437,6 +440,12 @@ impl MockServer {
         }
     }
 
+    /// What `POST /v1/traces/ingest` (the OpenAI traces backend) received, validated strictly
+    /// (see [`crate::traces`]); separate from [`requests`](MockServer::requests).
+    pub fn trace_ingest(&self) -> &crate::traces::TraceIngest {
+        &self.handle.shared.traces
+    }
+
     /// Checks that every request so far was valid and expected.
     ///
     /// Returns an error listing every body that failed schema validation, every request that
@@ -482,6 +491,19 @@ fn verify_shared(shared: &Shared, base_url: &str) -> Result<(), String> {
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path();
+    if parts.method == Method::POST && path == crate::traces::TRACES_INGEST_PATH {
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .unwrap_or_default();
+        let (status, reply) = shared.traces.handle(&parts.headers, &bytes);
+        let mut response = Response::new(Body::from(reply.to_string()));
+        *response.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        return response;
+    }
     let api = match (&parts.method, path) {
         (&Method::POST, "/v1/responses") => Api::Responses,
         (&Method::POST, "/v1/chat/completions") => Api::ChatCompletions,
