@@ -1,8 +1,9 @@
 //! The tools the release flow needs, pinned, and the release end-to-end
 //! test as a step of `cargo xtask ci`.
 //!
-//! - [`ensure`] installs a pinned tool with `cargo install --locked` unless
-//!   that version is already installed, and prints how long the install took.
+//! - [`ensure`] installs a pinned tool with `cargo install --locked --debug`
+//!   unless that version is already installed, and prints how long the
+//!   install took.
 //!   The build goes to `target/tool-install/<tool>` (its own target directory,
 //!   so it neither holds the workspace build lock nor is lost between runs).
 //! - [`release_e2e`] is the `release-e2e` step of `cargo xtask ci`: it runs
@@ -80,15 +81,29 @@ pub fn ensure(tool: Tool) -> Result<bool, String> {
     }
     let dir = target_dir().join("tool-install").join(tool.name);
     eprintln!(
-        "\n==> [release-tools] cargo install --locked {} --version {} (CARGO_TARGET_DIR={})",
+        "\n==> [release-tools] cargo install --locked --debug {} --version {} (CARGO_TARGET_DIR={})",
         tool.name,
         tool.version,
         dir.display()
     );
     let started = Instant::now();
+    // `--debug`: the dev profile. cargo-semver-checks' release profile is
+    // fat LTO with one codegen unit (28 min on 2 cores); its dev profile
+    // still optimizes every dependency (`[profile.dev.package."*"]
+    // opt-level = 3`, where its query engine and rustdoc adapter live), so
+    // the tool runs about as fast and builds in a fraction of the time
+    // (docs/RELEASING.md has the figures). No debug info: only link time.
     let ok = Command::new("cargo")
-        .args(["install", "--locked", tool.name, "--version", tool.version])
+        .args([
+            "install",
+            "--locked",
+            "--debug",
+            tool.name,
+            "--version",
+            tool.version,
+        ])
         .env("CARGO_TARGET_DIR", &dir)
+        .env("CARGO_PROFILE_DEV_DEBUG", "0")
         .current_dir(project_root())
         .status()
         .is_ok_and(|s| s.success());

@@ -1071,6 +1071,21 @@ struct CheckOptions {
     semver_packages: Vec<String>,
 }
 
+/// The crates `check` runs cargo-semver-checks on: every publishable crate,
+/// unless `--semver-package` named some (each must be publishable).
+fn semver_targets<'a>(publishable: &[&'a str], only: &'a [String]) -> Result<Vec<&'a str>, String> {
+    if let Some(unknown) = only.iter().find(|p| !publishable.contains(&p.as_str())) {
+        return Err(format!(
+            "--semver-package {unknown}: not a publishable crate of this workspace"
+        ));
+    }
+    Ok(if only.is_empty() {
+        publishable.to_vec()
+    } else {
+        only.iter().map(String::as_str).collect()
+    })
+}
+
 fn check(options: &CheckOptions) -> Result<(), String> {
     let started = Instant::now();
     let skip_ci = options.skip_ci;
@@ -1079,20 +1094,7 @@ fn check(options: &CheckOptions) -> Result<(), String> {
     require_clean_tree(&ws.root, "check")?;
     let order = ws.order()?;
     let names: Vec<&str> = order.iter().map(|c| c.name.as_str()).collect();
-    if let Some(unknown) = options
-        .semver_packages
-        .iter()
-        .find(|p| !names.contains(&p.as_str()))
-    {
-        return Err(format!(
-            "--semver-package {unknown}: not a publishable crate of this workspace"
-        ));
-    }
-    let semver_names: Vec<&str> = if options.semver_packages.is_empty() {
-        names.clone()
-    } else {
-        options.semver_packages.iter().map(String::as_str).collect()
-    };
+    let semver_names = semver_targets(&names, &options.semver_packages)?;
 
     // Semver against the last release: a breaking change needs a major bump.
     match last_tag(&ws.root) {
@@ -1773,6 +1775,19 @@ serde = { version = "1", features = ["derive"] }
         fs::write(&path, "{not json").unwrap();
         assert!(PublishState::load(&path, "0.2.0", "local").is_err());
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn check_semver_checks_every_crate_unless_limited() {
+        let all = ["agents-core", "agents-runner", "agents"];
+        assert_eq!(semver_targets(&all, &[]).unwrap(), all);
+        let only = ["agents-core".to_owned()];
+        assert_eq!(semver_targets(&all, &only).unwrap(), ["agents-core"]);
+        let err = semver_targets(&all, &["agents-testkit".to_owned()]).unwrap_err();
+        assert!(
+            err.contains("--semver-package agents-testkit: not a publishable crate"),
+            "{err}"
+        );
     }
 
     #[test]
