@@ -33,6 +33,10 @@ pub enum OtelError {
     /// The runtime for gRPC export could not start.
     #[error("cannot start the gRPC export runtime: {0}")]
     Runtime(String),
+    /// HTTPS could not be set up: a root certificate that cannot be read or
+    /// parsed, or an `https://` endpoint without the `tls` feature.
+    #[error("OTLP over TLS: {0}")]
+    Tls(String),
 }
 
 /// The OTLP transport.
@@ -56,6 +60,31 @@ pub struct OtelConfig {
     metrics: bool,
     batch: BatchConfig,
     timeout: Duration,
+    root_certificates: Vec<RootCertificate>,
+}
+
+/// A root certificate to trust (PEM), given as bytes or as a file read at
+/// [`OtelConfig::build`].
+#[derive(Clone, Debug)]
+#[cfg_attr(not(any(feature = "tls", feature = "grpc")), allow(dead_code))]
+enum RootCertificate {
+    Pem(Vec<u8>),
+    File(std::path::PathBuf),
+}
+
+impl RootCertificate {
+    #[cfg(any(feature = "tls", feature = "grpc"))]
+    fn pem(&self) -> Result<Vec<u8>, OtelError> {
+        match self {
+            RootCertificate::Pem(p) => Ok(p.clone()),
+            RootCertificate::File(path) => std::fs::read(path).map_err(|e| {
+                OtelError::Tls(format!(
+                    "cannot read the certificate {}: {e}",
+                    path.display()
+                ))
+            }),
+        }
+    }
 }
 
 impl Default for OtelConfig {
@@ -68,6 +97,7 @@ impl Default for OtelConfig {
             metrics: true,
             batch: BatchConfig::default(),
             timeout: Duration::from_secs(10),
+            root_certificates: Vec::new(),
         }
     }
 }
@@ -81,7 +111,9 @@ impl OtelConfig {
     }
 
     /// Reads `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`
-    /// (`http/protobuf` or `grpc`) and `OTEL_SERVICE_NAME`.
+    /// (`http/protobuf` or `grpc`), `OTEL_EXPORTER_OTLP_CERTIFICATE` (a PEM
+    /// file of root certificates to trust besides the system's, read at
+    /// [`build`](Self::build)) and `OTEL_SERVICE_NAME`.
     pub fn from_env() -> Self {
         let mut c = Self::default();
         if let Ok(e) = std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
@@ -92,6 +124,12 @@ impl OtelConfig {
         if let Ok(p) = std::env::var("OTEL_EXPORTER_OTLP_PROTOCOL") {
             if p.trim().eq_ignore_ascii_case("grpc") {
                 c.protocol = Protocol::Grpc;
+            }
+        }
+        if let Ok(path) = std::env::var("OTEL_EXPORTER_OTLP_CERTIFICATE") {
+            if !path.trim().is_empty() {
+                c.root_certificates
+                    .push(RootCertificate::File(path.trim().into()));
             }
         }
         if let Ok(s) = std::env::var("OTEL_SERVICE_NAME") {
@@ -138,6 +176,23 @@ impl OtelConfig {
     /// Settings of the batching processor in front of the exporter.
     pub fn batch(mut self, batch: BatchConfig) -> Self {
         self.batch = batch;
+        self
+    }
+
+    /// Trusts the root certificate(s) in `pem` for an `https://` endpoint,
+    /// besides the system's (a private CA, or a collector's self-signed
+    /// certificate).
+    pub fn root_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.root_certificates
+            .push(RootCertificate::Pem(pem.into()));
+        self
+    }
+
+    /// Like [`root_certificate_pem`](Self::root_certificate_pem), with a PEM
+    /// file read at [`build`](Self::build).
+    pub fn root_certificate_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.root_certificates
+            .push(RootCertificate::File(path.into()));
         self
     }
 
@@ -195,6 +250,73 @@ impl OtelConfig {
         })
     }
 
+    #[cfg(any(all(feature = "http", not(feature = "tls")), feature = "grpc"))]
+    fn is_https(&self) -> bool {
+        self.endpoint
+            .as_deref()
+            .is_some_and(|e| e.trim().to_ascii_lowercase().starts_with("https://"))
+    }
+
+    #[cfg(any(feature = "tls", feature = "grpc"))]
+    fn root_pems(&self) -> Result<Vec<Vec<u8>>, OtelError> {
+        self.root_certificates
+            .iter()
+            .map(RootCertificate::pem)
+            .collect()
+    }
+
+    /// The blocking client of the HTTP exporters: TLS through rustls with
+    /// the *ring* provider (feature `tls`), the system's roots and ours.
+    #[cfg(feature = "http")]
+    fn http_client(&self) -> Result<reqwest::blocking::Client, OtelError> {
+        #[cfg(not(feature = "tls"))]
+        if self.is_https() || !self.root_certificates.is_empty() {
+            return Err(OtelError::Tls(
+                "an https:// endpoint or a root certificate needs the `tls` feature".into(),
+            ));
+        }
+        #[allow(unused_mut)]
+        let mut builder = reqwest::blocking::Client::builder().timeout(self.timeout);
+        #[cfg(feature = "tls")]
+        {
+            install_ring_provider();
+            let mut certs = Vec::new();
+            for pem in self.root_pems()? {
+                certs.extend(reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                    OtelError::Tls(format!("cannot parse a root certificate: {e}"))
+                })?);
+            }
+            if !certs.is_empty() {
+                builder = builder.tls_certs_merge(certs);
+            }
+        }
+        // A blocking client cannot be built on an async runtime's thread.
+        std::thread::spawn(move || builder.build())
+            .join()
+            .map_err(|_| OtelError::Tls("building the HTTP client panicked".into()))?
+            .map_err(|e| OtelError::Build {
+                what: "HTTP client",
+                message: e.to_string(),
+            })
+    }
+
+    /// The TLS settings of the gRPC exporters: the system's roots and ours.
+    #[cfg(feature = "grpc")]
+    fn grpc_tls(
+        &self,
+    ) -> Result<Option<opentelemetry_otlp::tonic_types::transport::ClientTlsConfig>, OtelError>
+    {
+        use opentelemetry_otlp::tonic_types::transport::{Certificate, ClientTlsConfig};
+        if !self.is_https() && self.root_certificates.is_empty() {
+            return Ok(None);
+        }
+        let mut tls = ClientTlsConfig::new().with_native_roots();
+        for pem in self.root_pems()? {
+            tls = tls.ca_certificate(Certificate::from_pem(pem));
+        }
+        Ok(Some(tls))
+    }
+
     fn span_exporter(&self) -> Result<opentelemetry_otlp::SpanExporter, OtelError> {
         let err = |e: opentelemetry_otlp::ExporterBuildError| OtelError::Build {
             what: "span",
@@ -204,8 +326,10 @@ impl OtelConfig {
             #[cfg(feature = "http")]
             Protocol::HttpProtobuf => {
                 use opentelemetry_otlp::WithExportConfig;
+                use opentelemetry_otlp::WithHttpConfig;
                 let mut b = opentelemetry_otlp::SpanExporter::builder()
                     .with_http()
+                    .with_http_client(self.http_client()?)
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                     .with_timeout(self.timeout);
                 if let Some(url) = self.url("/v1/traces") {
@@ -221,6 +345,10 @@ impl OtelConfig {
                     .with_timeout(self.timeout);
                 if let Some(url) = self.url("") {
                     b = b.with_endpoint(url);
+                }
+                if let Some(tls) = self.grpc_tls()? {
+                    use opentelemetry_otlp::WithTonicConfig;
+                    b = b.with_tls_config(tls);
                 }
                 b.build().map_err(err)
             }
@@ -238,8 +366,10 @@ impl OtelConfig {
             #[cfg(feature = "http")]
             Protocol::HttpProtobuf => {
                 use opentelemetry_otlp::WithExportConfig;
+                use opentelemetry_otlp::WithHttpConfig;
                 let mut b = opentelemetry_otlp::MetricExporter::builder()
                     .with_http()
+                    .with_http_client(self.http_client()?)
                     .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
                     .with_timeout(self.timeout);
                 if let Some(url) = self.url("/v1/metrics") {
@@ -256,11 +386,25 @@ impl OtelConfig {
                 if let Some(url) = self.url("") {
                     b = b.with_endpoint(url);
                 }
+                if let Some(tls) = self.grpc_tls()? {
+                    use opentelemetry_otlp::WithTonicConfig;
+                    b = b.with_tls_config(tls);
+                }
                 b.build().map_err(err)
             }
             #[allow(unreachable_patterns)]
             other => Err(OtelError::Protocol(format!("{other:?}"))),
         }
+    }
+}
+
+/// Installs *ring* as the process's rustls provider unless one is installed
+/// (reqwest is built without a provider of its own: no aws-lc).
+#[cfg(feature = "tls")]
+fn install_ring_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may install one at the same time: either wins.
+        let _ = rustls::crypto::ring::default_provider().install_default();
     }
 }
 
