@@ -28,6 +28,11 @@
 //! when the run captured it
 //! (`RunConfig::trace_include_sensitive_data`, off by default).
 //!
+//! `https://` endpoints work through rustls with the *ring* provider (feature
+//! `tls`, on by default, for HTTP; always with `grpc`), trusting the system's
+//! roots and any added with [`OtelConfig::root_certificate_pem`] or
+//! [`OtelConfig::root_certificate_file`] (`OTEL_EXPORTER_OTLP_CERTIFICATE`).
+//!
 //! ```no_run
 //! use std::sync::Arc;
 //! use agents_core::trace::add_trace_processor;
