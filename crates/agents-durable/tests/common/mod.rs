@@ -207,6 +207,11 @@ impl Worker {
         Worker { child }
     }
 
+    /// The worker's process id (the one its side-effect lines carry).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown, no flush, nothing graceful.
     pub fn kill(mut self) {
         self.child.kill().expect("kill worker");
@@ -245,25 +250,83 @@ pub async fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-/// Lines of the side-effect file that start with `prefix`.
-pub fn effects(path: &Path, prefix: &str) -> usize {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with(prefix))
-        .count()
+/// One line of the side-effect file: `<kind>:<run> <pid>`, written by one
+/// tool execution in the worker process `pid`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Effect {
+    /// What ran (`a`, `b-start`, `whoami`, ...).
+    pub kind: String,
+    /// The run it ran for.
+    pub run: String,
+    /// The worker process that ran it.
+    pub pid: u32,
+}
+
+/// Every line of the side-effect file, parsed; a malformed line (a torn or
+/// interleaved write) fails the test.
+pub fn effect_lines(path: &Path) -> Vec<Effect> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => panic!("cannot read {}: {e}", path.display()),
+    };
+    // A line is complete once its newline is written (the write that adds
+    // it is the one that adds the text): a file ending without one is torn.
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "a torn side-effect line at the end of {}: {text:?}",
+        path.display()
+    );
+    text.lines()
+        .map(|line| {
+            let parsed = line.split_once(' ').and_then(|(effect, pid)| {
+                let (kind, run) = effect.split_once(':')?;
+                let pid = pid.parse().ok()?;
+                let plain = |s: &str| {
+                    !s.is_empty()
+                        && s.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+                };
+                (plain(kind) && plain(run)).then(|| Effect {
+                    kind: kind.to_owned(),
+                    run: run.to_owned(),
+                    pid,
+                })
+            });
+            parsed.unwrap_or_else(|| panic!("a malformed side-effect line: {line:?}"))
+        })
+        .collect()
+}
+
+/// The number of side-effect lines of kind `kind` (`"a:"` or `"a"`).
+pub fn effects(path: &Path, kind: &str) -> usize {
+    let kind = kind.trim_end_matches(':');
+    effect_lines(path).iter().filter(|e| e.kind == kind).count()
 }
 
 #[derive(Deserialize, JsonSchema)]
 pub struct NoArgs {}
 
+/// Appends `<line> <pid>\n` to the side-effect file with ONE `write(2)` on a
+/// file opened with `O_APPEND`: the kernel places each such write at the end
+/// of the file as a whole, so the lines of concurrent tool calls, in this
+/// process or in another worker, never interleave. (`writeln!` on a `File`
+/// would issue one write for the text and one for the newline, and two
+/// processes' pieces could interleave: `a:1a:2\n\n`.)
 fn append(path: &Path, line: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let record = format!("{line} {}\n", std::process::id());
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)?;
-    writeln!(f, "{line}")?;
+    let written = f.write(record.as_bytes())?;
+    if written != record.len() {
+        return Err(std::io::Error::other(format!(
+            "a short write to the side-effect file: {written} of {} bytes",
+            record.len()
+        )));
+    }
     f.sync_all()
 }
 
