@@ -256,7 +256,9 @@ impl From<StdioServer> for McpServer {
 /// assert_eq!(server.url(), "https://mcp.example.com/mcp");
 /// ```
 ///
-/// `https://` URLs need the `rustls` feature (on by default). The legacy
+/// `https://` URLs need the `rustls` feature (on by default: rustls with
+/// the *ring* crypto provider, installed as the process default when no
+/// provider is installed yet). The legacy
 /// HTTP+SSE transport of protocol version 2024-11-05 is not offered: rmcp
 /// 3.x has no client for it.
 #[derive(Clone)]
@@ -351,6 +353,13 @@ impl HttpServer {
         backoff.base_duration = Duration::from_millis(200);
         backoff.max_delay = Some(Duration::from_secs(2));
         config.retry_config = Arc::new(backoff);
+        // rmcp's reqwest client has no crypto provider of its own: it takes
+        // the process default, which must exist before the client is built.
+        #[cfg(feature = "rustls")]
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            // Another thread may install one at the same time: either wins.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         Ok(BoxedTransport::new(
             StreamableHttpClientTransport::from_config(config),
         ))
@@ -438,6 +447,16 @@ mod debug_tests {
             assert!(shown.contains("\"<redacted>\""), "{shown}");
             assert!(shown.contains("npx") && shown.contains("-y"), "{shown}");
         }
+    }
+
+    /// rmcp's reqwest client has no crypto provider of its own (no aws-lc): building
+    /// the transport installs ring's as the process default first, instead of panicking.
+    #[cfg(feature = "rustls")]
+    #[tokio::test]
+    async fn an_https_transport_builds_with_a_crypto_provider_installed() {
+        let transport = HttpServer::new("https://127.0.0.1:1/mcp").connect("remote");
+        assert!(transport.is_ok());
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
     }
 
     #[test]
