@@ -33,13 +33,15 @@
 //! - `{prefix}:{session_id}:messages`: a list, one Responses API item as
 //!   compact JSON per element, oldest first.
 //!
-//! This SDK adds `{prefix}:{session_id}:ops`, a set of the operation ids of
-//! idempotent appends, and run states under `{run_prefix}:{run_id}` (a hash
-//! with `state` and `version`; default prefix `agents:run`). Python keeps a
-//! `{prefix}:{session_id}:counter` key it never reads; `clear` deletes it
-//! too. Differences: Python rewrites `created_at` on every append, this SDK
-//! sets it once; Python skips items that do not parse, this SDK reports
-//! them as [`SessionError::Corrupt`](agents_core::SessionError::Corrupt).
+//! This SDK adds no session key of its own: the operation ids of
+//! idempotent appends are fields `op:{operation_id}` of the session's hash,
+//! so Python's `clear_session` and TTL remove them with the session. Run
+//! states live under `{run_prefix}:{run_id}` (a hash with `state` and
+//! `version`; default prefix `agents:run`). Python's
+//! `{prefix}:{session_id}:counter` key is never read here; `clear` deletes
+//! it, and the TTL covers it, as in Python. One difference: Python skips
+//! items that do not parse, this SDK reports them as
+//! [`SessionError::Corrupt`](agents_core::SessionError::Corrupt).
 //!
 //! # Atomicity
 //!

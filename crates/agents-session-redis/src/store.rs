@@ -61,11 +61,14 @@ impl RedisOptions {
     }
 }
 
-/// Appends items: KEYS = hash, messages, ops, counter; ARGV = operation id
-/// (or ""), ttl seconds (or "0"), now, session id, items...
+/// Appends items: KEYS = hash, messages, counter (Python's three keys);
+/// ARGV = operation id (or ""), ttl seconds (or "0"), now, session id,
+/// items... An operation id is a field `op:{id}` of the session's hash, so
+/// whatever deletes or expires the session (this SDK or Python) takes its
+/// operation ids with it.
 const APPEND: &str = r"
 if ARGV[1] ~= '' then
-  if redis.call('SADD', KEYS[3], ARGV[1]) == 0 then return 0 end
+  if redis.call('HSETNX', KEYS[1], 'op:' .. ARGV[1], ARGV[3]) == 0 then return 0 end
 end
 redis.call('HSETNX', KEYS[1], 'created_at', ARGV[3])
 redis.call('HSET', KEYS[1], 'session_id', ARGV[4], 'updated_at', ARGV[3])
@@ -78,7 +81,7 @@ while i <= n do
 end
 local ttl = tonumber(ARGV[2])
 if ttl > 0 then
-  for k = 1, 4 do
+  for k = 1, 3 do
     if redis.call('EXISTS', KEYS[k]) == 1 then redis.call('EXPIRE', KEYS[k], ttl) end
   end
 end
@@ -202,7 +205,6 @@ impl RedisStore {
             keys: Arc::new([
                 base.clone(),
                 format!("{base}:messages"),
-                format!("{base}:ops"),
                 format!("{base}:counter"),
             ]),
             id: Arc::from(id),
@@ -222,8 +224,8 @@ impl RedisStore {
 #[derive(Clone)]
 pub struct RedisSession {
     id: Arc<str>,
-    /// hash, messages, ops, counter
-    keys: Arc<[String; 4]>,
+    /// hash, messages, counter
+    keys: Arc<[String; 3]>,
     store: RedisStore,
 }
 
@@ -353,7 +355,8 @@ impl Session for RedisSession {
         Box::pin(self.pop())
     }
 
-    /// Deletes the session's keys (items, metadata, operation ids).
+    /// Deletes the session's keys (items, metadata and operation ids, and
+    /// Python's counter).
     fn clear(&self) -> BoxFuture<'_, Result<(), SessionError>> {
         Box::pin(self.clear_all())
     }
