@@ -6,10 +6,11 @@
 //!   install took.
 //!   The build goes to `target/tool-install/<tool>` (its own target directory,
 //!   so it neither holds the workspace build lock nor is lost between runs).
-//! - [`release_e2e`] is the `release-e2e` step of `cargo xtask ci`: it runs
-//!   after the main test steps, installs both tools, then runs
-//!   `xtask/tests/release_e2e.rs` (which is `#[ignore]`d, so plain
-//!   `cargo test` leaves it out) and prints its duration.
+//! - [`release_e2e`] is `cargo xtask release e2e`: it installs both tools,
+//!   then runs `xtask/tests/release_e2e.rs` (which is `#[ignore]`d, so plain
+//!   `cargo test` leaves it out) and prints its duration. It is not a step of
+//!   `cargo xtask ci` (too slow with cold caches; docs/RELEASING.md has the
+//!   figures).
 //!
 //! Under `CI=true` a tool that cannot be installed fails the step; elsewhere
 //! it is a printed note and what needs the tool is skipped.
@@ -130,10 +131,9 @@ pub fn ensure(tool: Tool) -> Result<bool, String> {
     }
 }
 
-/// The `release-e2e` step of `cargo xtask ci` (also `cargo xtask release
-/// e2e`): installs the pinned tools, then runs the release end-to-end test,
-/// timed. The test cannot run `cargo xtask ci` itself (that would recurse),
-/// so it runs `release check --skip-ci`.
+/// `cargo xtask release e2e`: installs the pinned tools, then runs the
+/// release end-to-end test, timed. The test runs `release check --skip-ci`
+/// (it proves the release flow, not the workspace's own tests).
 pub fn release_e2e() -> Result<(), String> {
     ensure(HTTP_REGISTRY)?;
     ensure(SEMVER_CHECKS)?;

@@ -32,13 +32,13 @@ commands:
                                (for the registry publish will use), semver checks
                                against the last tag, docs, each feature alone, and
                                `cargo xtask ci` (--skip-ci and --semver-package: only
-                               for the release end-to-end test, which runs inside ci)
+                               for the release end-to-end test)
   publish [--registry NAME] [--dry-run]
                                publishes in dependency order, waits for each crate in
                                the index, resumes after an interruption, tags vX.Y.Z
   e2e                          the end-to-end test of this flow against a local
                                cargo-http-registry (installs the pinned tools it
-                               needs; the `release-e2e` step of `cargo xtask ci`)
+                               needs; not a step of `cargo xtask ci`, too slow cold)
 
 See docs/RELEASING.md for the whole flow.";
 
@@ -1061,8 +1061,8 @@ fn broken_items(output: &str) -> Vec<String> {
 /// The options of `release check`.
 #[derive(Debug, Default)]
 struct CheckOptions {
-    /// Leave out `cargo xtask ci` (only the end-to-end test, which runs
-    /// inside ci, uses it).
+    /// Leave out `cargo xtask ci` (only the release end-to-end test uses
+    /// it).
     skip_ci: bool,
     /// The registry `publish` will use (`None`: crates.io).
     registry: Option<String>,

@@ -2,11 +2,10 @@
 //! (`cargo-http-registry` on 127.0.0.1), on a temporary clone of the
 //! workspace's committed state.
 //!
-//! It is `#[ignore]`d for plain `cargo test`; `cargo xtask ci` runs it as its
-//! last step, `release-e2e` (`xtask/src/peer_release.rs`), after installing
-//! the pinned tools, with
-//! `cargo test -p xtask --test release_e2e -- --ignored --nocapture`.
-//! `cargo xtask release e2e` runs that step alone.
+//! It is `#[ignore]`d for plain `cargo test`; `cargo xtask release e2e`
+//! (`xtask/src/peer_release.rs`) installs the pinned tools and runs it with
+//! `cargo test -p xtask --test release_e2e -- --ignored --nocapture`. It is
+//! not a step of `cargo xtask ci` (docs/RELEASING.md has the timings).
 //!
 //! Speed: the clone always lives at `target/release-e2e/ws` and every cargo
 //! command of the test (the release commands, `cargo package` verification,
@@ -270,7 +269,7 @@ const PROBE: &str =
     "\n/// Present in the baseline release only.\npub fn release_probe() -> u8 {\n    1\n}\n";
 
 #[test]
-#[ignore = "minutes long; run by `cargo xtask ci` (step release-e2e) or `cargo xtask release e2e`"]
+#[ignore = "minutes long; run by `cargo xtask release e2e`"]
 fn release_bump_changelog_check_publish_and_consume_from_a_local_registry() {
     let started = Instant::now();
     for tool in ["cargo-http-registry", "cargo-semver-checks"] {
