@@ -53,6 +53,9 @@ impl Drop for Phoenix {
 
 impl Phoenix {
     fn start() -> Option<Phoenix> {
+        // reqwest is built without a crypto provider of its own (feature `tls`): the test's
+        // own clients need the process default that `OtelConfig::build` would install.
+        let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
         let Some(bin) = phoenix_bin() else {
             assert!(
                 !running_in_ci(),
