@@ -33,6 +33,9 @@ use agents::prelude::*;
 use agents::{ModelStreamEvent, NoArgs};
 use agents_testkit::{MockServer, Reply};
 
+#[cfg(all(feature = "anthropic", feature = "gemini"))]
+#[path = "sdk_providers.rs"]
+mod providers;
 #[cfg(all(feature = "postgres", feature = "redis", feature = "encrypted"))]
 #[path = "sdk_sessions.rs"]
 mod sessions;
@@ -98,11 +101,12 @@ impl Config {
         cfg
     }
 
-    /// Whether benchmark `id` (`"M2"`) runs.
+    /// Whether benchmark `id` (`"M2"`, `"M2-anthropic"`) runs; ids match
+    /// whatever their case.
     fn wants(&self, id: &str) -> bool {
         self.only
             .as_ref()
-            .is_none_or(|ids| ids.iter().any(|i| i == id))
+            .is_none_or(|ids| ids.iter().any(|i| i.eq_ignore_ascii_case(id)))
     }
 
     fn preset(quick: bool) -> Self {
@@ -1376,7 +1380,13 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          one byte, so the overhead is what the SDK and the example add to a process start. \
          {m1_rounds} rounds of {m1_runs} starts each.\n\
          - **M2** is one non-streaming turn; **M3** two model calls around one trivial tool. \
-         The targets are on the overhead.\n\
+         The targets are on the overhead. **M2-anthropic**, **M3-anthropic**, **M2-gemini** and \
+         **M3-gemini** are the same runs through the native Anthropic and Gemini providers \
+         against the mock's `/v1/messages` and `generateContent` endpoints, with raw POSTs of \
+         the same bodies and headers as baseline. For these rows the mock runs without its \
+         Python validation (the official `anthropic` and `google-genai` types, a pipe round trip \
+         per request on both sides); its Rust checks (Anthropic headers, Gemini thought \
+         signatures) stay on.\n\
          - **M4** runs one turn with a SQLite session (`synchronous=NORMAL`) holding N history \
          items of about 300 B; the items the run adds are removed after it, so every run loads N \
          items, sends them, and saves its new items. *Warm*: one session serves every run (its \
@@ -1451,6 +1461,8 @@ fn main() {
         if cfg.wants("M3") {
             rows.push(m3_tool_loop(&b, &cfg).await);
         }
+        #[cfg(all(feature = "anthropic", feature = "gemini"))]
+        rows.extend(providers::run(&cfg).await);
         if cfg.wants("T1") || cfg.wants("T2") {
             rows.extend(tracing_bench::run(&b, &cfg).await);
         }
