@@ -271,7 +271,8 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| project_root().join("target"))
 }
 
-/// `cargo xtask bench [--quick]`: builds the quickstart example with
+/// `cargo xtask bench [--quick]`: installs the Restate server if missing
+/// (D1, D2), builds the quickstart example with
 /// optimizations (M1 times its start), then runs the `sdk` benchmark, which prints
 /// the table and writes `docs/benchmarks.md`. `--quick` (or `BENCH_QUICK=1`)
 /// runs every benchmark with tiny round counts to check that it runs, and
@@ -285,6 +286,13 @@ fn bench(args: &[String]) -> Result<(), String> {
         || env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
     if let Some(other) = args.iter().find(|a| *a != "--quick") {
         return Err(format!("unknown bench option `{other}` (try --quick)"));
+    }
+    // D1/D2 start the Restate server that ci installs; install it if missing.
+    if !project_root()
+        .join("crates/agents-durable/tests/server/node_modules")
+        .is_dir()
+    {
+        peer_durable::restate_server()?;
     }
     // The bench profile is the release profile plus line tables; with the
     // same features as the benchmark, the example shares its dependencies'

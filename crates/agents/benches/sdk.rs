@@ -41,6 +41,8 @@ mod providers;
 mod sessions;
 #[path = "sdk_tracing.rs"]
 mod tracing_bench;
+#[path = "sdk_durable.rs"]
+mod durable_bench;
 
 /// Selects a child role of this binary (see the module docs).
 const CHILD_ENV: &str = "AGENTS_BENCH_CHILD";
@@ -1345,6 +1347,8 @@ fn child(role: &str) {
                 std::process::exit(0);
             });
         }
+        // D2: a durable worker process.
+        "durable-worker" => durable_bench::worker_child(),
         other => panic!("unknown {CHILD_ENV} role `{other}`"),
     }
 }
@@ -1476,6 +1480,9 @@ fn main() {
         #[cfg(all(feature = "postgres", feature = "redis", feature = "encrypted"))]
         if cfg.wants("S1") || cfg.wants("S2") || cfg.wants("S3") {
             rows.extend(sessions::run(&cfg).await);
+        }
+        if cfg.wants("D1") || cfg.wants("D2") {
+            rows.extend(durable_bench::run(&b, &cfg).await);
         }
         b.server.assert_ok();
         rows
