@@ -29,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "agents-runner",
             "agents-model-openai",
             "agents-model-gemini",
+            "agents-model-anthropic",
             "agents-session-sqlite",
             "agents-session-postgres",
             "agents-session-redis",
