@@ -36,7 +36,12 @@ use agents_testkit::{MockServer, Reply};
 #[cfg(all(feature = "anthropic", feature = "gemini"))]
 #[path = "sdk_providers.rs"]
 mod providers;
-#[cfg(all(feature = "postgres", feature = "redis", feature = "encrypted"))]
+#[cfg(all(
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "redis",
+    feature = "encrypted"
+))]
 #[path = "sdk_sessions.rs"]
 mod sessions;
 #[path = "sdk_tracing.rs"]
@@ -1410,7 +1415,16 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          process). The \"before\" figure is taken after one complete warm-up run. The comparison \
          rows park the same runs on a model that never answers, inside the process, which shows \
          what the run itself holds without its connection. The open-files limit must exceed N \
-         (`cargo xtask bench` raises the soft limit to the hard limit).\n\n\
+         (`cargo xtask bench` raises the soft limit to the hard limit).\n\
+         - **S1–S4** measure every session backend: memory, SQLite (a file, `synchronous=FULL`), \
+         encrypted over memory, and Postgres and Redis on servers the benchmark starts on \
+         127.0.0.1 (Postgres with its default durability; Redis with `appendfsync always`), and \
+         encrypted over Redis. **S1** appends one turn of two ~300 B items with an operation id, \
+         as the runner does; **S2** loads 10, 200 and 10,000 items through a fresh handle; **S3** \
+         appends 10 turns to each of 64 conversations at once on one database (turns per \
+         second); **S4** runs one turn against the mock with the session on (10 history items) \
+         against the same run given the same items as input without a session. See \
+         `crates/agents/benches/sdk_sessions.rs`.\n\n\
          ## Running\n\n\
          `cargo xtask bench` builds the quickstart example in release mode, runs every benchmark \
          and writes this file. `cargo xtask bench --quick` runs each one with tiny round counts in \
@@ -1477,9 +1491,14 @@ fn main() {
         if cfg.wants("M4") || cfg.wants("M6") {
             rows.extend(sqlite_benches::run(&b, &cfg).await);
         }
-        #[cfg(all(feature = "postgres", feature = "redis", feature = "encrypted"))]
-        if cfg.wants("S1") || cfg.wants("S2") || cfg.wants("S3") {
-            rows.extend(sessions::run(&cfg).await);
+        #[cfg(all(
+            feature = "sqlite",
+            feature = "postgres",
+            feature = "redis",
+            feature = "encrypted"
+        ))]
+        if ["S1", "S2", "S3", "S4"].iter().any(|id| cfg.wants(id)) {
+            rows.extend(sessions::run(&b, &cfg).await);
         }
         if cfg.wants("D1") || cfg.wants("D2") {
             rows.extend(durable_bench::run(&b, &cfg).await);
