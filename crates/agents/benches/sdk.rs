@@ -33,6 +33,8 @@ use agents::prelude::*;
 use agents::{ModelStreamEvent, NoArgs};
 use agents_testkit::{MockServer, Reply};
 
+#[path = "sdk_durable.rs"]
+mod durable_bench;
 #[cfg(all(feature = "anthropic", feature = "gemini"))]
 #[path = "sdk_providers.rs"]
 mod providers;
@@ -46,8 +48,6 @@ mod providers;
 mod sessions;
 #[path = "sdk_tracing.rs"]
 mod tracing_bench;
-#[path = "sdk_durable.rs"]
-mod durable_bench;
 
 /// Selects a child role of this binary (see the module docs).
 const CHILD_ENV: &str = "AGENTS_BENCH_CHILD";
