@@ -166,6 +166,27 @@ fn content_blocks(content: &Content, out: &mut Vec<Value>) -> Result<(), ModelEr
     Ok(())
 }
 
+/// Whether a request with thinking on is valid for this conversation: the
+/// Messages API requires the last assistant turn, when it called tools and
+/// the conversation goes on after it, to start with a thinking block.
+fn continues_with_thinking(messages: &[(&'static str, Vec<Value>)]) -> bool {
+    let Some(last) = messages.iter().rposition(|(role, _)| *role == "assistant") else {
+        return true;
+    };
+    let blocks = &messages[last].1;
+    let calls = blocks
+        .iter()
+        .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"));
+    let starts_with_thinking = matches!(
+        blocks
+            .first()
+            .and_then(|b| b.get("type"))
+            .and_then(Value::as_str),
+        Some("thinking" | "redacted_thinking")
+    );
+    !calls || starts_with_thinking || last + 1 == messages.len()
+}
+
 /// The thinking block an Anthropic reasoning item replays, or `None` for
 /// another provider's reasoning (never sent).
 fn thinking_block(reasoning: &agents_core::items::Reasoning) -> Option<Value> {
@@ -296,7 +317,18 @@ pub(crate) fn build_request(
     let mut body = Map::new();
     body.insert("model".into(), json!(model));
 
-    let budget = thinking_budget(settings, request);
+    let mut budget = thinking_budget(settings, request);
+    if budget.is_some() && !continues_with_thinking(&conv.messages) {
+        // The Messages API refuses thinking when the conversation continues
+        // from an assistant tool-use turn that has no thinking block (another
+        // provider's turn after a handoff, say). That turn's results go
+        // without thinking; the next turn thinks again.
+        tracing::debug!(
+            "thinking is not sent for this call: the last assistant turn called tools \
+             without a thinking block (another model's turn)"
+        );
+        budget = None;
+    }
     let max_tokens = match s.max_tokens {
         Some(n) => n,
         None => match budget {

@@ -57,8 +57,12 @@ fn agents() -> Agent {
         .instructions("Answer with the tool.")
         .tool(weather)
         .build();
+    // Claude thinks: right after OpenAI's handoff call it must answer without thinking.
+    let mut thinking = agents::ModelSettings::new();
+    thinking.reasoning = Some(agents::ReasoningSettings::effort("low"));
     let claude = Agent::builder("Claude")
         .model("anthropic/claude-sonnet-4-5")
+        .model_settings(thinking)
         .instructions("Hand weather questions to Gemini.")
         .handoff_to(&gemini)
         .build();
@@ -166,6 +170,14 @@ async fn openai_to_anthropic_to_gemini_with_a_session_then_back_to_openai() {
         "OpenAI reasoning sent to Anthropic: {claude}"
     );
     assert!(claude.contains("\"tool_use_id\":\"call_oa_1\""), "{claude}");
+    // OpenAI's handoff turn has no thinking block: thinking is left out of this request (the
+    // mock, like the service, refuses it otherwise).
+    assert!(requests[1].body.get("thinking").is_none(), "{claude}");
+    assert!(
+        requests[1].is_valid(),
+        "{:?}",
+        requests[1].validation_errors
+    );
     assert!(claude.contains("\"type\":\"image\""), "{claude}");
 
     // Gemini: neither foreign reasoning, the foreign calls with Gemini's skip signature,
