@@ -28,6 +28,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::replay::ReplayGate;
+
 tokio::task_local! {
     /// Set while a step's own future runs: steps of a nested run (an agent
     /// used as a tool) are part of the enclosing step and run in process.
@@ -159,12 +161,14 @@ pub(crate) struct StepRequest {
 /// workflow handler that [`serve`]s the other end of its channel.
 pub(crate) struct JournalSteps {
     tx: mpsc::UnboundedSender<StepRequest>,
+    gate: Arc<ReplayGate>,
     non_idempotent: Arc<HashSet<String>>,
     model_retry: StepRetry,
 }
 
 impl JournalSteps {
     pub(crate) fn new(
+        gate: Arc<ReplayGate>,
         non_idempotent: Arc<HashSet<String>>,
         model_retry: StepRetry,
     ) -> (Self, mpsc::UnboundedReceiver<StepRequest>) {
@@ -172,6 +176,7 @@ impl JournalSteps {
         (
             JournalSteps {
                 tx,
+                gate,
                 non_idempotent,
                 model_retry,
             },
@@ -209,6 +214,7 @@ impl JournalSteps {
             live = live_rx => match live {
                 Ok(result_tx) => {
                     ran = true;
+                    self.gate.live();
                     let value = IN_STEP.scope((), work).await;
                     // The handler may be gone; then the reply never comes.
                     let _ = result_tx.send(value);

@@ -44,6 +44,7 @@
 
 mod client;
 mod journal;
+mod replay;
 mod types;
 mod worker;
 

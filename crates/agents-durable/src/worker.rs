@@ -13,6 +13,7 @@ use restate_sdk::prelude::*;
 use tokio::net::TcpListener;
 
 use crate::journal::{serve, JournalSteps, StepRetry};
+use crate::replay::{run_trace_id, ReplayFilter, ReplayGate};
 use crate::types::{ApprovalDecision, DurableRunInput, DurableRunOutput};
 
 /// The name of the Restate workflow (service) a [`DurableWorker`] serves.
@@ -43,6 +44,7 @@ trait DriveRun: Send + Sync {
         input: RunInput,
         max_turns: Option<u32>,
         steps: Arc<dyn StepExecutor>,
+        gate: Arc<ReplayGate>,
     ) -> BoxFuture<'a, Result<Driven, String>>;
 }
 
@@ -60,10 +62,12 @@ impl<C: Send + Sync + 'static> DriveRun for AgentDriver<C> {
         input: RunInput,
         max_turns: Option<u32>,
         steps: Arc<dyn StepExecutor>,
+        gate: Arc<ReplayGate>,
     ) -> BoxFuture<'a, Result<Driven, String>> {
         Box::pin(async move {
             let mut options = (self.options)(run_id);
             options.run_config.step_executor = Some(steps);
+            trace_durably(&mut options.run_config, run_id, gate);
             if max_turns.is_some() {
                 options = options.max_turns(max_turns);
             }
@@ -82,6 +86,27 @@ impl<C: Send + Sync + 'static> DriveRun for AgentDriver<C> {
             }))
         })
     }
+}
+
+/// Every attempt of run `run_id` traces into one trace (its id derived from
+/// the run id unless the options set one), and what an attempt replays is
+/// not traced again (`replay.rs`).
+fn trace_durably<C>(config: &mut agents_runner::RunConfig<C>, run_id: &str, gate: Arc<ReplayGate>) {
+    if config.tracing_disabled {
+        return;
+    }
+    if config.trace_id.is_none() {
+        config.trace_id = Some(run_trace_id(run_id));
+    }
+    let processors: agents_core::trace::Processors = match config.trace_processors.take() {
+        Some(p) => Arc::from(p),
+        None => agents_core::trace::trace_processors(),
+    };
+    config.trace_processors = Some(if processors.is_empty() {
+        Vec::new()
+    } else {
+        vec![Arc::new(ReplayFilter::new(processors, gate))]
+    });
 }
 
 /// Serves an agent as the Restate workflow `AgentRun`: each workflow id is
@@ -213,8 +238,22 @@ impl AgentRun {
         let DurableRunInput { input, max_turns } = input.into_inner();
         let inner = &self.0;
         let run_id = ctx.key().to_owned();
-        let (steps, requests) =
-            JournalSteps::new(Arc::clone(&inner.non_idempotent), inner.model_retry.clone());
+        // The journal's first entry: recorded on the first attempt, replayed
+        // on any later one (after a crash, or a resume after an approval).
+        let fresh = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let first = Arc::clone(&fresh);
+        ctx.run(move || async move {
+            first.store(true, std::sync::atomic::Ordering::Release);
+            Ok::<_, HandlerError>(Json(true))
+        })
+        .name("attempt")
+        .await?;
+        let gate = ReplayGate::new(!fresh.load(std::sync::atomic::Ordering::Acquire));
+        let (steps, requests) = JournalSteps::new(
+            Arc::clone(&gate),
+            Arc::clone(&inner.non_idempotent),
+            inner.model_retry.clone(),
+        );
         let steps: Arc<dyn StepExecutor> = Arc::new(steps);
         let ctx = &ctx;
         let driver = async move {
@@ -222,7 +261,13 @@ impl AgentRun {
             loop {
                 let driven = inner
                     .driver
-                    .drive(&run_id, next, max_turns, Arc::clone(&steps))
+                    .drive(
+                        &run_id,
+                        next,
+                        max_turns,
+                        Arc::clone(&steps),
+                        Arc::clone(&gate),
+                    )
                     .await
                     .map_err(TerminalError::new)?;
                 let mut state = match driven {

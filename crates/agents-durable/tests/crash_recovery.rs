@@ -283,4 +283,47 @@ async fn kill_right_after_a_handoff() {
     assert!(requests[1].body["instructions"]
         .as_str()
         .is_some_and(|i| i.contains("finish what Triage started")));
+
+    // One trace across both workers, and nothing traced twice: the new
+    // worker replayed turn 1, the handoff and Triage's agent span without
+    // sending them again, and sent the live turn and the trace's end.
+    let events = span_events(&s.env.side_effects);
+    let first = events.first().expect("trace events").pid;
+    let count = |event: &str, kind: &str, name: &str| {
+        events
+            .iter()
+            .filter(|e| e.event == event && e.kind == kind && e.name == name)
+            .map(|e| e.pid)
+            .collect::<Vec<_>>()
+    };
+    let trace_id = &events[0].trace_id;
+    assert!(
+        trace_id.starts_with("trace_") && trace_id.len() == 38,
+        "{events:?}"
+    );
+    assert!(events.iter().all(|e| &e.trace_id == trace_id), "{events:?}");
+    assert_eq!(
+        count("trace-start", "trace", "Agent-workflow").len(),
+        1,
+        "{events:?}"
+    );
+    assert_eq!(
+        count("span-end", "handoff", "handoff"),
+        [first],
+        "{events:?}"
+    );
+    assert_eq!(count("span-end", "agent", "Triage"), [first], "{events:?}");
+    let generations = count("span-end", "generation", "generation");
+    assert_eq!(generations.len(), 2, "one per model step: {events:?}");
+    assert_eq!(generations[0], first);
+    let second = generations[1];
+    assert_ne!(second, first, "the live turn is traced by the new worker");
+    assert_eq!(
+        count("span-end", "agent", "Specialist"),
+        [second],
+        "{events:?}"
+    );
+    let ends: Vec<_> = events.iter().filter(|e| e.event == "trace-end").collect();
+    assert_eq!(ends.len(), 1, "{events:?}");
+    assert_eq!(ends[0].pid, second);
 }

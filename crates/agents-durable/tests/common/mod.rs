@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agents_core::agent::ToolUseBehavior;
+use agents_core::trace::{Span, Trace, TraceProcessor};
 use agents_core::{Agent, FunctionTool, Handoff, ToolContext, ToolError};
 use agents_durable::{DurableClient, DurableWorker};
 use agents_model_openai::{OpenAIApi, OpenAIProvider};
@@ -330,6 +331,83 @@ fn append(path: &Path, line: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
+/// One trace event a worker sent to its processor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SpanEvent {
+    /// `trace-start`, `trace-end` or `span-end`.
+    pub event: String,
+    /// The span's kind (`agent`, `generation`, `handoff`, ...), or `trace`.
+    pub kind: String,
+    /// The span's name (the agent's or tool's), or the workflow name.
+    pub name: String,
+    pub trace_id: String,
+    /// The worker process that sent it.
+    pub pid: u32,
+}
+
+/// The file the workers' trace events go to, beside the side-effect file.
+pub fn spans_file(side_effects: &Path) -> PathBuf {
+    side_effects.with_file_name("spans.log")
+}
+
+/// A processor writing one line per trace start, trace end and span end,
+/// each with one `write(2)` in append mode: a SIGKILL loses nothing it wrote.
+struct FileSpans(PathBuf);
+
+impl FileSpans {
+    fn line(&self, event: &str, kind: &str, name: &str, trace_id: &str) {
+        use std::io::Write;
+        // Names may hold spaces ("Agent workflow"): one field each.
+        let name = name.replace(' ', "-");
+        let record = format!("{event} {kind} {name} {trace_id} {}\n", std::process::id());
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.0)
+            .and_then(|mut f| f.write(record.as_bytes()));
+        assert_eq!(
+            written.ok(),
+            Some(record.len()),
+            "a span line was not written whole"
+        );
+    }
+}
+
+impl TraceProcessor for FileSpans {
+    fn on_trace_start(&self, t: &Trace) {
+        self.line("trace-start", "trace", &t.workflow_name, &t.trace_id);
+    }
+    fn on_trace_end(&self, t: &Trace) {
+        self.line("trace-end", "trace", &t.workflow_name, &t.trace_id);
+    }
+    fn on_span_end(&self, s: &Span) {
+        self.line("span-end", s.data.kind(), s.data.name(), &s.trace_id);
+    }
+}
+
+/// Every line of the spans file, parsed.
+pub fn span_events(side_effects: &Path) -> Vec<SpanEvent> {
+    let path = spans_file(side_effects);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => panic!("cannot read {}: {e}", path.display()),
+    };
+    text.lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split(' ').collect();
+            assert_eq!(f.len(), 5, "a malformed span line: {line:?}");
+            SpanEvent {
+                event: f[0].to_owned(),
+                kind: f[1].to_owned(),
+                name: f[2].to_owned(),
+                trace_id: f[3].to_owned(),
+                pid: f[4].parse().expect("pid"),
+            }
+        })
+        .collect()
+}
+
 /// The worker's agent graph. `Triage` has three tools and hands off to
 /// `Specialist`:
 /// - `step_a` appends `a:<run>` to the side-effect file;
@@ -444,9 +522,11 @@ pub async fn run_worker() {
             .build(),
     );
     let agent = agent_graph(&env);
+    let spans: Arc<dyn TraceProcessor> = Arc::new(FileSpans(spans_file(&env.side_effects)));
     let worker = DurableWorker::with_options(agent, move |run_id| {
         let config = RunConfig {
             max_tool_concurrency: Some(1),
+            trace_processors: Some(vec![Arc::clone(&spans)]),
             ..RunConfig::default()
         };
         RunOptions::default()
