@@ -6,6 +6,8 @@
 //!   `npm ci` in `crates/agents-mcp/tests/servers` for the MCP tests.
 //!   The release end-to-end test is not part of `ci` (too slow with cold caches);
 //!   `release e2e` runs it.
+//! - `peers`: installs the test peers that `ci` installs before its tests
+//!   (to run single tests by hand), and nothing else.
 //! - `bench`: the benchmarks, printed and written to `docs/benchmarks.md`;
 //!   `bench --quick` checks in seconds that they run, and writes nothing.
 //! - `release <plan | bump | changelog | check | publish | e2e>`: the release flow
@@ -159,15 +161,7 @@ fn ci() -> Result<(), String> {
     );
     for step in &steps {
         if step.name == "tests" {
-            python_venv()?;
-            peer_pysessions::python_session_extras()?;
-            for pin in &peer_pip::PROVIDER_SDKS {
-                peer_pip::pip_pinned(pin)?;
-            }
-            peer_phoenix::arize_phoenix()?;
-            mcp_test_servers()?;
-            peer_db::session_servers()?;
-            peer_durable::restate_server()?;
+            install_peers()?;
         }
         step.run()?;
     }
@@ -175,6 +169,21 @@ fn ci() -> Result<(), String> {
     // cold caches it takes longer than ci's time budget (docs/RELEASING.md).
     eprintln!("\nci: all steps passed");
     Ok(())
+}
+
+/// Installs every test peer the tests start: the Python venvs with the
+/// official SDKs, Arize Phoenix, the MCP reference servers, the Postgres and
+/// Redis servers and the Restate server. Each installer skips what is there.
+fn install_peers() -> Result<(), String> {
+    python_venv()?;
+    peer_pysessions::python_session_extras()?;
+    for pin in &peer_pip::PROVIDER_SDKS {
+        peer_pip::pip_pinned(pin)?;
+    }
+    peer_phoenix::arize_phoenix()?;
+    mcp_test_servers()?;
+    peer_db::session_servers()?;
+    peer_durable::restate_server()
 }
 
 /// Installs the MCP reference servers the `agents-mcp` tests run against
@@ -364,9 +373,10 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "ci" => ci(),
         "bench" => bench(&args[1..]),
+        "peers" => install_peers(),
         "release" => release::release(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <ci | bench [--quick] | release <plan | bump | changelog | check | publish>>"
+            "usage: cargo xtask <ci | peers | bench [--quick] | release <plan | bump | changelog | check | publish>>"
                 .to_owned(),
         ),
     };

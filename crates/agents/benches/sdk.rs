@@ -1424,7 +1424,20 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          appends 10 turns to each of 64 conversations at once on one database (turns per \
          second); **S4** runs one turn against the mock with the session on (10 history items) \
          against the same run given the same items as input without a session. See \
-         `crates/agents/benches/sdk_sessions.rs`.\n\n\
+         `crates/agents/benches/sdk_sessions.rs`.\n\
+         - **T1** and **T2** are M2's turn (2 spans: agent, generation) and M3's tool loop (4 \
+         spans: agent, two generations, one function) with tracing on, sent to a \
+         `BatchTraceProcessor` whose exporter drops its batches, against the same runs with \
+         tracing disabled, alternating. The overhead is (median on − median off) divided by the \
+         spans the processor really received, per round. See \
+         `crates/agents/benches/sdk_tracing.rs`.\n\
+         - **D1** is M2's turn run durably on a Restate server the benchmark starts on 127.0.0.1 \
+         (started through Restate's ingress, the model call journaled by a worker in this \
+         process, the result read back by run id) against the same turn run in process. **D2** \
+         runs 1,000 durable runs of that turn at once on one worker process (5 rounds, a fresh \
+         worker each): throughput from the first start to the last result, and the worker's \
+         resident memory after one warm-up run and at its peak. See \
+         `crates/agents/benches/sdk_durable.rs`.\n\n\
          ## Running\n\n\
          `cargo xtask bench` builds the quickstart example in release mode, runs every benchmark \
          and writes this file. `cargo xtask bench --quick` runs each one with tiny round counts in \
