@@ -12,75 +12,13 @@ mod common;
 use std::time::Duration;
 
 use agents_durable::{ApprovalDecision, DurableRunInput};
-use agents_testkit::{Fault, MockServer, Reply};
+use agents_testkit::{Fault, Reply};
 use common::*;
 
 /// The worker process (only when started by a test with `DURABLE_WORKER=1`).
 #[test]
 fn worker_process() {
-    if std::env::var_os("DURABLE_WORKER").is_none() {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run_worker());
-}
-
-struct Setup {
-    restate: Restate,
-    mock: MockServer,
-    env: WorkerEnv,
-    _dir: tempfile::TempDir,
-}
-
-impl Setup {
-    async fn start() -> Option<Setup> {
-        let bin = restate_or_skip()?;
-        let restate = Restate::start(&bin).await;
-        let mock = MockServer::start().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let env = WorkerEnv {
-            mock_url: mock.base_url().to_owned(),
-            side_effects: dir.path().join("effects.log"),
-            gate: dir.path().join("gate"),
-            port: free_port(),
-            version: "v1",
-        };
-        Some(Setup {
-            restate,
-            mock,
-            env,
-            _dir: dir,
-        })
-    }
-
-    async fn worker(&self) -> Worker {
-        let worker = Worker::spawn("worker_process", &self.env);
-        wait_for_port(self.env.port).await;
-        worker
-    }
-
-    async fn register(&self) {
-        self.restate
-            .client()
-            .register(&format!("http://127.0.0.1:{}", self.env.port))
-            .await
-            .expect("register the worker");
-    }
-
-    fn open_gate(&self) {
-        std::fs::write(&self.env.gate, b"open").expect("open gate");
-    }
-
-    fn requests(&self) -> usize {
-        self.mock.requests().len()
-    }
-
-    fn effects(&self, prefix: &str) -> usize {
-        effects(&self.env.side_effects, prefix)
-    }
+    worker_process_main();
 }
 
 /// A model reply that never comes while the worker lives.
@@ -103,7 +41,7 @@ async fn kill_during_a_model_call() {
         stalled(),
         Reply::text("all done"),
     ]);
-    let worker = s.worker().await;
+    let worker = s.spawn_worker("v1").await;
     s.register().await;
     let client = s.restate.client();
     client
@@ -114,7 +52,7 @@ async fn kill_during_a_model_call() {
     assert_eq!(s.effects("a:"), 1);
     worker.kill();
 
-    let _worker = s.worker().await;
+    let _worker = s.spawn_worker("v1").await;
     let out = client.result("run-model").await.expect("result");
     assert_eq!(out.final_output_text(), "all done");
     assert_eq!(out.last_agent, "Triage");
@@ -143,7 +81,7 @@ async fn kill_between_two_tool_calls() {
         Reply::function_call("call_a", "step_a", "{}").with_function_call("call_b", "step_b", "{}"),
         Reply::text("both done"),
     ]);
-    let worker = s.worker().await;
+    let worker = s.spawn_worker("v1").await;
     s.register().await;
     let client = s.restate.client();
     client
@@ -155,7 +93,7 @@ async fn kill_between_two_tool_calls() {
     worker.kill();
 
     s.open_gate();
-    let _worker = s.worker().await;
+    let _worker = s.spawn_worker("v1").await;
     let out = client.result("run-tools").await.expect("result");
     assert_eq!(out.final_output_text(), "both done");
     assert_eq!(s.requests(), 2, "each model step requested once");
@@ -176,7 +114,7 @@ async fn kill_while_waiting_for_an_approval() {
         Reply::function_call("call_r", "refund", "{}"),
         Reply::text("refunded"),
     ]);
-    let worker = s.worker().await;
+    let worker = s.spawn_worker("v1").await;
     s.register().await;
     let client = s.restate.client();
     client
@@ -206,7 +144,7 @@ async fn kill_while_waiting_for_an_approval() {
         .expect("approve");
     assert_eq!(s.effects("refund:"), 0);
     eprintln!("approved; starting a new worker");
-    let _worker = s.worker().await;
+    let _worker = s.spawn_worker("v1").await;
     let out = client.result("run-approval").await.expect("result");
     assert_eq!(out.final_output_text(), "refunded");
     assert_eq!(s.requests(), 2, "each model step requested once");
@@ -228,7 +166,7 @@ async fn a_rejection_reaches_the_model() {
         Reply::function_call("call_r", "refund", "{}"),
         Reply::text("no refund then"),
     ]);
-    let _worker = s.worker().await;
+    let _worker = s.spawn_worker("v1").await;
     s.register().await;
     let client = s.restate.client();
     client
@@ -263,7 +201,7 @@ async fn kill_right_after_a_handoff() {
         stalled(),
         Reply::text("specialist answer"),
     ]);
-    let worker = s.worker().await;
+    let worker = s.spawn_worker("v1").await;
     s.register().await;
     let client = s.restate.client();
     client
@@ -273,7 +211,7 @@ async fn kill_right_after_a_handoff() {
     wait_until("the specialist's model call", || s.requests() == 2).await;
     worker.kill();
 
-    let _worker = s.worker().await;
+    let _worker = s.spawn_worker("v1").await;
     let out = client.result("run-handoff").await.expect("result");
     assert_eq!(out.final_output_text(), "specialist answer");
     assert_eq!(out.last_agent, "Specialist");

@@ -12,72 +12,25 @@ mod common;
 use std::time::Duration;
 
 use agents_durable::{ApprovalDecision, DurableRunInput};
-use agents_testkit::{MockServer, Reply};
+use agents_testkit::Reply;
 use common::*;
 
 /// The worker process (only when started by a test with `DURABLE_WORKER=1`).
 #[test]
 fn worker_process() {
-    if std::env::var_os("DURABLE_WORKER").is_none() {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run_worker());
+    worker_process_main();
 }
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-struct Setup {
-    restate: Restate,
-    mock: MockServer,
-    env: WorkerEnv,
-    _dir: tempfile::TempDir,
-}
-
 impl Setup {
-    async fn start() -> Option<Setup> {
-        let bin = restate_or_skip()?;
-        let restate = Restate::start(&bin).await;
-        let mock = MockServer::start().await;
-        let dir = tempfile::tempdir().expect("tempdir");
-        let env = WorkerEnv {
-            mock_url: mock.base_url().to_owned(),
-            side_effects: dir.path().join("effects.log"),
-            gate: dir.path().join("gate"),
-            port: free_port(),
-            version: "v1",
-        };
-        std::fs::write(&env.gate, b"open").expect("open gate");
-        Some(Setup {
-            restate,
-            mock,
-            env,
-            _dir: dir,
-        })
-    }
-
     /// Starts the worker of `version` on the run's address and registers it
     /// (a forced re-registration: the deploy).
     async fn deploy(&self, version: &'static str) -> Worker {
-        let env = WorkerEnv {
-            version,
-            ..self.env.clone()
-        };
-        let worker = Worker::spawn("worker_process", &env);
-        wait_for_port(env.port).await;
-        self.restate
-            .client()
-            .register(&format!("http://127.0.0.1:{}", env.port))
-            .await
-            .expect("register the worker");
+        self.open_gate();
+        let worker = self.spawn_worker(version).await;
+        self.register().await;
         worker
-    }
-
-    fn effects(&self, kind: &str) -> usize {
-        effects(&self.env.side_effects, kind)
     }
 
     /// Starts `run_id` on a v1 worker: turn 1 runs step_a, turn 2 asks for

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use agents_durable::DurableRunInput;
-use agents_testkit::{MockServer, Reply};
+use agents_testkit::Reply;
 use common::*;
 
 const RUNS: usize = 200;
@@ -16,42 +16,25 @@ const RUNS: usize = 200;
 /// The worker process (only when started by a test with `DURABLE_WORKER=1`).
 #[test]
 fn worker_process() {
-    if std::env::var_os("DURABLE_WORKER").is_none() {
-        return;
-    }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(run_worker());
+    worker_process_main();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_workers_share_200_runs_and_one_is_killed_halfway() {
-    let Some(bin) = restate_or_skip() else { return };
-    let restate = Restate::start(&bin).await;
-    let mock = MockServer::start().await;
+    let Some(s) = Setup::start().await else {
+        return;
+    };
+    let (mock, env) = (&s.mock, &s.env);
     // Every model call asks for whoami, whose output ends the run.
     mock.set_default(Reply::function_call("call_w", "whoami", "{}"));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = WorkerEnv {
-        mock_url: mock.base_url().to_owned(),
-        side_effects: dir.path().join("effects.log"),
-        gate: dir.path().join("gate"),
-        port: free_port(),
-        version: "v1",
-    };
-    let first = Worker::spawn("worker_process", &env);
-    let second = Worker::spawn("worker_process", &env);
+    let first = Worker::spawn("worker_process", env);
+    let second = Worker::spawn("worker_process", env);
     let ids = [first.id(), second.id()];
     wait_for_port(env.port).await;
     // Both bound before the registration's discovery request.
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let client = restate.client();
-    client
-        .register(&format!("http://127.0.0.1:{}", env.port))
-        .await
-        .expect("register");
+    s.register().await;
+    let client = s.restate.client();
 
     for i in 0..RUNS {
         client

@@ -3,11 +3,13 @@
 //! (opentelemetry-proto). With the CA given to `OtelConfig::root_certificate_pem` the spans
 //! arrive; without it the handshake is refused and nothing arrives.
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 
 use agents_core::testing::{function_call_with_id, handoff_call, text, ScriptedModel};
-use agents_core::{Agent, FunctionTool, ModelResponse, ToolContext};
+use agents_core::ModelResponse;
 use agents_otel::OtelConfig;
 use agents_runner::{RunConfig, RunOptions, Runner};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -143,21 +145,7 @@ async fn run(otel: &agents_otel::OtelPipeline) {
     )]));
     model.push_response(ModelResponse::new(vec![handoff_call("Billing")]));
     model.push_response(ModelResponse::new(vec![text("refunded")]));
-    #[derive(serde::Deserialize, schemars::JsonSchema)]
-    struct Id {
-        id: u32,
-    }
-    let lookup = FunctionTool::new(
-        "lookup",
-        "Looks an order up.",
-        |_c: ToolContext, a: Id| async move { Ok::<_, String>(format!("order {}", a.id)) },
-    );
-    let billing: Agent = Agent::builder("Billing").model("gpt-test").build();
-    let triage: Agent = Agent::builder("Triage")
-        .model("gpt-test")
-        .tool(lookup)
-        .handoff_to(&billing)
-        .build();
+    let triage = common::triage();
     let config = RunConfig {
         trace_processors: Some(vec![otel.processor()]),
         ..Default::default()

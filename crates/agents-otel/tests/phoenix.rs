@@ -6,6 +6,8 @@
 //! attributes. Outside CI a missing Phoenix skips with a note; under
 //! `CI=true` it fails.
 
+mod common;
+
 use std::collections::HashMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -14,7 +16,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use agents_core::testing::{function_call_with_id, handoff_call, ScriptedModel};
-use agents_core::{Agent, FunctionTool, ModelResponse, RequestUsage, ToolContext};
+use agents_core::{ModelResponse, RequestUsage};
 use agents_otel::{OtelConfig, Protocol};
 use agents_runner::{RunConfig, RunOptions, Runner};
 use serde_json::{json, Value};
@@ -188,21 +190,7 @@ async fn export_a_run(phoenix: &Phoenix, project: &str, protocol: Protocol) -> S
             .with_usage(usage(80, 3))
             .with_response_id("resp_3"),
     );
-    #[derive(serde::Deserialize, schemars::JsonSchema)]
-    struct Id {
-        id: u32,
-    }
-    let lookup = FunctionTool::new(
-        "lookup",
-        "Looks an order up.",
-        |_c: ToolContext, a: Id| async move { Ok::<_, String>(format!("order {}", a.id)) },
-    );
-    let billing: Agent = Agent::builder("Billing").model("gpt-test").build();
-    let triage: Agent = Agent::builder("Triage")
-        .model("gpt-test")
-        .tool(lookup)
-        .handoff_to(&billing)
-        .build();
+    let triage = common::triage();
     let config = RunConfig {
         workflow_name: "refund".into(),
         group_id: Some("conv-42".into()),

@@ -10,12 +10,13 @@
 //! `ANTHROPIC_API_KEY` (and optionally `ANTHROPIC_BASE_URL`,
 //! `ANTHROPIC_MODEL`) to use the real service.
 
-use std::io::Write;
+mod common;
+
 use std::sync::Arc;
 
 use agents::anthropic::{AnthropicProvider, AnthropicSettings};
 use agents::prelude::*;
-use agents::{ModelProvider, ModelStreamEvent};
+use agents::ModelProvider;
 use agents_testkit::{MockServer, Reasoning, Reply};
 
 /// Current weather of a city.
@@ -85,28 +86,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .build();
 
     let options = RunOptions::default().model_provider(provider);
-    let mut run = Runner::run_streamed(&agent, "What's the weather in Paris?", options);
-    while let Some(event) = run.next().await {
-        match event {
-            RunStreamEvent::RawModel(ModelStreamEvent::ReasoningDelta { delta, .. }) => {
-                println!("[thinking] {delta}")
-            }
-            RunStreamEvent::RawModel(ModelStreamEvent::OutputTextDelta { delta, .. }) => {
-                print!("{delta}");
-                std::io::stdout().flush()?;
-            }
-            RunStreamEvent::RunItem { item, .. } => {
-                if let Item::FunctionCall(call) = &item.item {
-                    println!(
-                        "[tool call] {}({}) id={}",
-                        call.name, call.arguments, call.call_id
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    let result = run.result().await?;
+    let run = Runner::run_streamed(&agent, "What's the weather in Paris?", options);
+    let result = common::print_streamed(run).await?;
     println!("\n\nFinal output: {}", result.final_output_text());
     println!(
         "Usage: {} requests, {} input tokens ({} read from the cache), {} output tokens",

@@ -9,12 +9,13 @@
 //! `GEMINI_API_KEY` (or `GOOGLE_API_KEY`, and optionally `GEMINI_BASE_URL`,
 //! `GEMINI_MODEL`) to use the real service.
 
-use std::io::Write;
+mod common;
+
 use std::sync::Arc;
 
 use agents::gemini::{GeminiProvider, GeminiThinking};
 use agents::prelude::*;
-use agents::{ModelProvider, ModelStreamEvent};
+use agents::ModelProvider;
 use agents_testkit::{MockServer, Reasoning, Reply};
 
 /// Current weather of a city.
@@ -80,28 +81,8 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         .build();
 
     let options = RunOptions::default().model_provider(provider);
-    let mut run = Runner::run_streamed(&agent, "What's the weather in Paris?", options);
-    while let Some(event) = run.next().await {
-        match event {
-            RunStreamEvent::RawModel(ModelStreamEvent::ReasoningDelta { delta, .. }) => {
-                println!("[thinking] {delta}")
-            }
-            RunStreamEvent::RawModel(ModelStreamEvent::OutputTextDelta { delta, .. }) => {
-                print!("{delta}");
-                std::io::stdout().flush()?;
-            }
-            RunStreamEvent::RunItem { item, .. } => {
-                if let Item::FunctionCall(call) = &item.item {
-                    println!(
-                        "[tool call] {}({}) id={}",
-                        call.name, call.arguments, call.call_id
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    let result = run.result().await?;
+    let run = Runner::run_streamed(&agent, "What's the weather in Paris?", options);
+    let result = common::print_streamed(run).await?;
     println!("\n\nFinal output: {}", result.final_output_text());
     println!(
         "Usage: {} requests, {} input tokens, {} output tokens ({} thinking)",

@@ -16,7 +16,6 @@
 #![cfg(all(feature = "openai", feature = "sqlite"))]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 
 use agents::openai::{OpenAIApi, OpenAIProvider};
@@ -25,6 +24,10 @@ use agents::sqlite::SqliteSession;
 use agents::ModelProvider;
 use agents_testkit::{MockServer, Reply};
 use serde_json::{json, Value};
+
+#[path = "support/python.rs"]
+mod python;
+use python::{describe_item, find_python, python_command, rust_agent, text_of};
 
 /// One Python run: an agent with a `get_weather` tool on the given API,
 /// with a `SQLiteSession`, against the mock server. Prints the final output
@@ -58,47 +61,15 @@ async def main():
 asyncio.run(main())
 "#;
 
-fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python_command(python: &Path) -> Command {
-    let mut cmd = Command::new(python);
-    cmd.env("OPENAI_API_KEY", "sk-offline-test")
-        .env("OPENAI_AGENTS_DISABLE_TRACING", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    cmd
-}
-
 /// The interpreter to use, or `None` (after a note) when there is none.
 fn python() -> Option<&'static Path> {
     static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
     FOUND
         .get_or_init(|| {
-            let venv = project_root().join("target/py-venv/bin/python");
-            let found = [venv, PathBuf::from("python3")].into_iter().find(|p| {
-                python_command(p)
-                    .args([
-                        "-c",
-                        "from agents import OpenAIChatCompletionsModel, SQLiteSession",
-                    ])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            });
-            if found.is_none() {
-                let msg = "Python with `openai-agents` not found (looked for \
-                           target/py-venv/bin/python and python3); `cargo xtask ci` installs it";
-                // The project's one rule for `CI`: `true` or `1`, in any case.
-                if std::env::var("CI")
-                    .is_ok_and(|v| v.trim().eq_ignore_ascii_case("true") || v.trim() == "1")
-                {
-                    panic!("{msg}; required under CI");
-                }
-                eprintln!("note: skipping the Python continuation tests: {msg}");
-            }
-            found
+            find_python(
+                "from agents import OpenAIChatCompletionsModel, SQLiteSession",
+                "`openai-agents`",
+            )
         })
         .as_deref()
 }
@@ -224,24 +195,6 @@ impl Conversation {
     }
 }
 
-fn text_of(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect(),
-        _ => String::new(),
-    }
-}
-
-fn describe_item(item: &Value) -> Option<String> {
-    let role = item["role"].as_str();
-    match item["type"].as_str() {
-        Some("message") | None => Some(format!("{}:{}", role?, text_of(&item["content"]))),
-        Some("function_call") => Some(format!("call:{}", item["call_id"].as_str()?)),
-        Some("function_call_output") => Some(format!("output:{}", item["call_id"].as_str()?)),
-        _ => None,
-    }
-}
-
 fn describe_chat_message(message: &Value) -> Vec<String> {
     let mut out = Vec::new();
     match message["role"].as_str().unwrap_or("?") {
@@ -261,26 +214,6 @@ fn describe_chat_message(message: &Value) -> Vec<String> {
         }
     }
     out
-}
-
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct City {
-    /// The city.
-    city: String,
-}
-
-/// The Rust twin of the Python agent.
-fn rust_agent() -> Agent {
-    let get_weather = FunctionTool::new(
-        "get_weather",
-        "Weather of a city.",
-        |_ctx: ToolContext, a: City| async move { Ok::<_, String>(format!("sunny in {}", a.city)) },
-    );
-    Agent::builder("Assistant")
-        .instructions("Be brief.")
-        .model("gpt-4o")
-        .tool(get_weather)
-        .build()
 }
 
 /// Three turns on one file, `first` then the other SDK then `first` again;

@@ -25,7 +25,6 @@
 #![cfg(all(feature = "openai", feature = "postgres", feature = "redis"))]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::sync::{Arc, OnceLock};
 
 use agents::openai::OpenAIProvider;
@@ -34,8 +33,12 @@ use agents::prelude::*;
 use agents::redis::RedisStore;
 use agents::{ModelProvider, Session};
 use agents_testkit::servers::{Postgres, Redis};
-use agents_testkit::{running_in_ci, MockServer, Reply};
+use agents_testkit::{MockServer, Reply};
 use serde_json::{json, Value};
+
+#[path = "support/python.rs"]
+mod python;
+use python::{describe_item, find_python, python_command, rust_agent};
 
 /// Runs a list of actions on one Python session and prints their results
 /// as a JSON list. Actions: `run` (an agent run with a `get_weather` tool
@@ -100,18 +103,6 @@ async def main():
 asyncio.run(main())
 "#;
 
-fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn python_command(python: &Path) -> Command {
-    let mut cmd = Command::new(python);
-    cmd.env("OPENAI_API_KEY", "sk-offline-test")
-        .env("OPENAI_AGENTS_DISABLE_TRACING", "1")
-        .env("PYTHONDONTWRITEBYTECODE", "1");
-    cmd
-}
-
 /// The interpreter with `openai-agents` and its `sqlalchemy` and `redis`
 /// extras, or `None` (after a note) when there is none; under CI a missing
 /// one fails the test.
@@ -119,29 +110,12 @@ fn python() -> Option<&'static Path> {
     static FOUND: OnceLock<Option<PathBuf>> = OnceLock::new();
     FOUND
         .get_or_init(|| {
-            let venv = project_root().join("target/py-venv/bin/python");
-            let found = [venv, PathBuf::from("python3")].into_iter().find(|p| {
-                python_command(p)
-                    .args([
-                        "-c",
-                        "import asyncpg, greenlet; \
-                         from agents.extensions.memory.sqlalchemy_session import SQLAlchemySession; \
-                         from agents.extensions.memory.redis_session import RedisSession",
-                    ])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            });
-            if found.is_none() {
-                let msg = "Python with `openai-agents[sqlalchemy,redis]` not found (looked for \
-                           target/py-venv/bin/python and python3); `cargo xtask ci` installs it";
-                if running_in_ci() {
-                    panic!("{msg}; required under CI");
-                }
-                eprintln!("note: skipping the Python shared-session tests: {msg}");
-            }
-            found
+            find_python(
+                "import asyncpg, greenlet; \
+                 from agents.extensions.memory.sqlalchemy_session import SQLAlchemySession; \
+                 from agents.extensions.memory.redis_session import RedisSession",
+                "`openai-agents[sqlalchemy,redis]`",
+            )
         })
         .as_deref()
 }
@@ -431,49 +405,6 @@ enum Sdk {
     Rust,
 }
 
-#[derive(serde::Deserialize, schemars::JsonSchema)]
-struct City {
-    /// The city.
-    city: String,
-}
-
-/// The Rust twin of the Python agent.
-fn rust_agent() -> Agent {
-    let get_weather = FunctionTool::new(
-        "get_weather",
-        "Weather of a city.",
-        |_ctx: ToolContext, a: City| async move { Ok::<_, String>(format!("sunny in {}", a.city)) },
-    );
-    Agent::builder("Assistant")
-        .instructions("Be brief.")
-        .model("gpt-4o")
-        .tool(get_weather)
-        .build()
-}
-
-fn text_of(content: &Value) -> String {
-    match content {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect(),
-        _ => String::new(),
-    }
-}
-
-/// A Responses API input item as `user:…`, `assistant:…`, `call:ID` or
-/// `output:ID`.
-fn describe(item: &Value) -> Option<String> {
-    match item["type"].as_str() {
-        Some("message") | None => Some(format!(
-            "{}:{}",
-            item["role"].as_str()?,
-            text_of(&item["content"])
-        )),
-        Some("function_call") => Some(format!("call:{}", item["call_id"].as_str()?)),
-        Some("function_call_output") => Some(format!("output:{}", item["call_id"].as_str()?)),
-        _ => None,
-    }
-}
-
 /// Three agent turns on one shared session, `first` then the other SDK
 /// then `first` again, against one mock server.
 async fn conversation(backend: Backend, first: Sdk) {
@@ -520,7 +451,7 @@ async fn conversation(backend: Backend, first: Sdk) {
             .as_array()
             .expect("input list")
             .iter()
-            .filter_map(describe)
+            .filter_map(describe_item)
             .collect()
     };
     let other = match first {
@@ -579,7 +510,7 @@ async fn conversation(backend: Backend, first: Sdk) {
     // Both SDKs read the same ten items, in the order of the conversation:
     // Python's dicts are, item for item, the items this SDK reads.
     let python = s.python_items(None).await;
-    let stored: Vec<String> = python.iter().filter_map(describe).collect();
+    let stored: Vec<String> = python.iter().filter_map(describe_item).collect();
     expected.push("assistant:Your name is Ada.");
     assert_eq!(stored, expected, "{backend:?}: the stored conversation");
     assert_eq!(

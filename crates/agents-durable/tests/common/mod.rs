@@ -15,6 +15,7 @@ use agents_core::agent::ToolUseBehavior;
 use agents_core::trace::{Span, Trace, TraceProcessor};
 use agents_core::{Agent, FunctionTool, Handoff, ToolContext, ToolError};
 use agents_durable::{DurableClient, DurableWorker};
+use agents_testkit::MockServer;
 use agents_model_openai::{OpenAIApi, OpenAIProvider};
 use agents_runner::{RunConfig, RunOptions};
 use schemars::JsonSchema;
@@ -544,4 +545,85 @@ pub async fn run_worker() {
         .expect("bind worker port");
     let listener = socket.listen(1024).expect("listen");
     worker.serve(listener).await;
+}
+
+/// The body of each test binary's `worker_process` test: when started by a
+/// test with `DURABLE_WORKER=1`, serve the agent until killed; otherwise
+/// nothing.
+pub fn worker_process_main() {
+    if std::env::var_os("DURABLE_WORKER").is_none() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(run_worker());
+}
+
+/// One test's Restate server, mock model server and worker environment (a
+/// temporary directory for the side-effect, gate and spans files).
+pub struct Setup {
+    pub restate: Restate,
+    pub mock: MockServer,
+    pub env: WorkerEnv,
+    _dir: tempfile::TempDir,
+}
+
+impl Setup {
+    /// Starts the servers; `None` when the Restate server is missing outside CI.
+    pub async fn start() -> Option<Setup> {
+        let bin = restate_or_skip()?;
+        let restate = Restate::start(&bin).await;
+        let mock = MockServer::start().await;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let env = WorkerEnv {
+            mock_url: mock.base_url().to_owned(),
+            side_effects: dir.path().join("effects.log"),
+            gate: dir.path().join("gate"),
+            port: free_port(),
+            version: "v1",
+        };
+        Some(Setup {
+            restate,
+            mock,
+            env,
+            _dir: dir,
+        })
+    }
+
+    /// Spawns a worker of `version` on the run's address and waits for it.
+    pub async fn spawn_worker(&self, version: &'static str) -> Worker {
+        let env = WorkerEnv {
+            version,
+            ..self.env.clone()
+        };
+        let worker = Worker::spawn("worker_process", &env);
+        wait_for_port(env.port).await;
+        worker
+    }
+
+    /// Registers the workers' address with Restate (again: a deploy).
+    pub async fn register(&self) {
+        self.restate
+            .client()
+            .register(&format!("http://127.0.0.1:{}", self.env.port))
+            .await
+            .expect("register the worker");
+    }
+
+    /// Lets `step_b` finish.
+    pub fn open_gate(&self) {
+        std::fs::write(&self.env.gate, b"open").expect("open gate");
+    }
+
+    /// The model requests the mock received.
+    pub fn requests(&self) -> usize {
+        self.mock.requests().len()
+    }
+
+    /// The side-effect lines of kind `kind`.
+    pub fn effects(&self, kind: &str) -> usize {
+        effects(&self.env.side_effects, kind)
+    }
 }

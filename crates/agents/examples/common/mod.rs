@@ -21,3 +21,36 @@ pub async fn offline_server(script: Vec<Reply>) -> Option<MockServer> {
     server.push_all(script);
     Some(server)
 }
+
+/// Prints a streamed run as it goes (thinking deltas as `[thinking]`, the
+/// answer's text as it arrives, each tool call) and returns its result.
+#[allow(dead_code)] // only the streaming examples use it
+pub async fn print_streamed(
+    mut run: agents::RunResultStreaming,
+) -> Result<agents::RunResult, Box<dyn std::error::Error>> {
+    use agents::prelude::*;
+    use agents::{Item, ModelStreamEvent};
+    use std::io::Write;
+
+    while let Some(event) = run.next().await {
+        match event {
+            RunStreamEvent::RawModel(ModelStreamEvent::ReasoningDelta { delta, .. }) => {
+                println!("[thinking] {delta}")
+            }
+            RunStreamEvent::RawModel(ModelStreamEvent::OutputTextDelta { delta, .. }) => {
+                print!("{delta}");
+                std::io::stdout().flush()?;
+            }
+            RunStreamEvent::RunItem { item, .. } => {
+                if let Item::FunctionCall(call) = &item.item {
+                    println!(
+                        "[tool call] {}({}) id={}",
+                        call.name, call.arguments, call.call_id
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(run.result().await?)
+}
