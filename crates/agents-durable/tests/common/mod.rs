@@ -15,9 +15,9 @@ use agents_core::agent::ToolUseBehavior;
 use agents_core::trace::{Span, Trace, TraceProcessor};
 use agents_core::{Agent, FunctionTool, Handoff, ToolContext, ToolError};
 use agents_durable::{DurableClient, DurableWorker};
-use agents_testkit::MockServer;
 use agents_model_openai::{OpenAIApi, OpenAIProvider};
 use agents_runner::{RunConfig, RunOptions};
+use agents_testkit::MockServer;
 use schemars::JsonSchema;
 use serde::Deserialize;
 

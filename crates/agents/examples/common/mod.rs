@@ -8,6 +8,7 @@ use agents_testkit::{MockServer, Reply};
 /// `None` when `OPENAI_API_KEY` is set (the example uses that endpoint);
 /// otherwise a local server replaying `script`, the replies the model would
 /// give, in order. Says which it is.
+#[allow(dead_code)] // the Anthropic and Gemini examples have their own keys
 pub async fn offline_server(script: Vec<Reply>) -> Option<MockServer> {
     if std::env::var_os("OPENAI_API_KEY").is_some() {
         println!("Using the endpoint from OPENAI_API_KEY / OPENAI_BASE_URL.");
