@@ -9,7 +9,9 @@
 //! - `peers`: installs the test peers that `ci` installs before its tests
 //!   (to run single tests by hand), and nothing else.
 //! - `bench`: the benchmarks, printed and written to `docs/benchmarks.md`;
-//!   `bench --quick` checks in seconds that they run, and writes nothing.
+//!   `bench --quick` checks in seconds that they run, and writes nothing;
+//!   `bench m0 [--before REV] [--rounds N]` times clean builds of the
+//!   quickstart before and after (`xtask/src/m0.rs`).
 //! - `release <plan | bump | changelog | check | publish | e2e>`: the release flow
 //!   (`xtask/src/release.rs`, `docs/RELEASING.md`).
 
@@ -17,6 +19,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+mod m0;
 mod peer_db;
 mod peer_durable;
 mod peer_phoenix;
@@ -293,6 +296,9 @@ fn target_dir() -> PathBuf {
 fn bench(args: &[String]) -> Result<(), String> {
     let quick = args.iter().any(|a| a == "--quick")
         || env::var("BENCH_QUICK").is_ok_and(|v| !v.is_empty() && v != "0");
+    if args.first().is_some_and(|a| a == "m0") {
+        return m0::m0(&args[1..]);
+    }
     if let Some(other) = args.iter().find(|a| *a != "--quick") {
         return Err(format!("unknown bench option `{other}` (try --quick)"));
     }
@@ -376,7 +382,7 @@ fn main() -> ExitCode {
         "peers" => install_peers(),
         "release" => release::release(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <ci | peers | bench [--quick] | release <plan | bump | changelog | check | publish>>"
+            "usage: cargo xtask <ci | peers | bench [--quick | m0] | release <plan | bump | changelog | check | publish>>"
                 .to_owned(),
         ),
     };
