@@ -208,3 +208,16 @@ fn ci_rule_accepts_true_and_one_in_any_case() {
         assert_eq!(crate::is_ci_value(value), expected, "{value:?}");
     }
 }
+
+#[test]
+fn the_sdk_benchmark_keeps_the_m0_block() {
+    let bench = fs::read_to_string(project_root().join("crates/agents/benches/sdk.rs"))
+        .expect("read the sdk benchmark");
+    for marker in [crate::m0::BEGIN, crate::m0::END] {
+        let quoted = format!("\"{marker}\"");
+        assert!(
+            bench.contains(&quoted),
+            "crates/agents/benches/sdk.rs must keep the M0 marker {quoted}"
+        );
+    }
+}

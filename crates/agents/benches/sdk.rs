@@ -1457,6 +1457,18 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
     )
 }
 
+/// The markers of the M0 block in `docs/benchmarks.md` (the same as in
+/// `xtask/src/m0.rs`; a tidy test checks it).
+const M0_BEGIN: &str = "<!-- M0 begin: written by `cargo xtask bench m0` -->";
+const M0_END: &str = "<!-- M0 end -->";
+
+/// The M0 block of a `docs/benchmarks.md` text, markers included.
+fn m0_block(doc: &str) -> Option<&str> {
+    let a = doc.find(M0_BEGIN)?;
+    let b = doc[a..].find(M0_END)? + a + M0_END.len();
+    Some(&doc[a..b])
+}
+
 fn main() {
     if let Ok(role) = std::env::var(CHILD_ENV) {
         child(&role);
@@ -1527,6 +1539,14 @@ fn main() {
         return;
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
-    std::fs::write(&path, doc(&cfg, &rows)).expect("write docs/benchmarks.md");
+    let mut text = doc(&cfg, &rows);
+    // M0 (clean build time) is written by `cargo xtask bench m0`: keep it.
+    if let Some(m0) = std::fs::read_to_string(&path)
+        .ok()
+        .and_then(|old| m0_block(&old).map(str::to_owned))
+    {
+        text = format!("{}\n{m0}\n", text.trim_end());
+    }
+    std::fs::write(&path, text).expect("write docs/benchmarks.md");
     println!("written to {}", path.display());
 }

@@ -1,8 +1,8 @@
 //! [`BatchTraceProcessor`]: export off the hot path, through a bounded queue.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -95,9 +95,27 @@ pub struct BatchStats {
     pub failed_batches: u64,
 }
 
-enum Msg {
-    Record(TraceRecord),
-    Flush(SyncSender<()>),
+/// What the run's side and the export thread share.
+struct Queue {
+    state: Mutex<State>,
+    /// Wakes the export thread: a full batch, a flush, or the end.
+    wake: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    records: Vec<TraceRecord>,
+    /// Flush requests, each answered once everything queued before it is
+    /// exported.
+    flushes: Vec<SyncSender<()>>,
+    /// No more records are taken; the thread exports what is queued and ends.
+    closed: bool,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 #[derive(Default)]
@@ -120,12 +138,15 @@ impl Counters {
 /// A [`TraceProcessor`] that queues finished spans and traces and exports
 /// them in batches on a background thread.
 ///
-/// The run's side is one non-blocking `try_send` per finished span: a full
-/// queue drops the record and counts it ([`BatchStats::dropped`]), so a slow
-/// or failing exporter never slows or fails a run. Export errors and
-/// panics are counted; the last one is kept ([`BatchTraceProcessor::last_error`]).
+/// The run's side appends the record to a bounded queue under a short lock
+/// and wakes the export thread only when a batch is full: a full queue drops
+/// the record and counts it ([`BatchStats::dropped`]), so a slow or failing
+/// exporter never slows or fails a run. Partial batches go out every
+/// [`BatchConfig::interval`]. Export errors and panics are counted; the last
+/// one is kept ([`BatchTraceProcessor::last_error`]).
 pub struct BatchTraceProcessor {
-    tx: Mutex<Option<SyncSender<Msg>>>,
+    queue: Arc<Queue>,
+    config: BatchConfig,
     worker: Mutex<Option<JoinHandle<()>>>,
     counters: Arc<Counters>,
 }
@@ -146,21 +167,26 @@ impl BatchTraceProcessor {
 
     /// A processor exporting through `exporter` with `config`.
     pub fn with_config(exporter: impl TraceExporter, config: BatchConfig) -> Self {
-        let (tx, rx) = mpsc::sync_channel(config.max_queue.max(1));
+        let queue = Arc::new(Queue {
+            state: Mutex::new(State::default()),
+            wake: Condvar::new(),
+        });
         let counters = Arc::new(Counters::default());
-        let worker_counters = Arc::clone(&counters);
+        let (worker_queue, worker_counters) = (Arc::clone(&queue), Arc::clone(&counters));
         let worker = std::thread::Builder::new()
             .name("agents-trace-export".into())
-            .spawn(move || work(Box::new(exporter), rx, config, &worker_counters));
+            .spawn(move || work(Box::new(exporter), &worker_queue, config, &worker_counters));
         let worker = match worker {
             Ok(w) => Some(w),
             Err(e) => {
                 counters.note(format!("cannot start the trace export thread: {e}"));
+                queue.lock().closed = true;
                 None
             }
         };
         BatchTraceProcessor {
-            tx: Mutex::new(worker.as_ref().map(|_| tx)),
+            queue,
+            config,
             worker: Mutex::new(worker),
             counters,
         }
@@ -186,31 +212,37 @@ impl BatchTraceProcessor {
     }
 
     fn push(&self, record: TraceRecord) {
-        let guard = self.tx.lock().unwrap_or_else(PoisonError::into_inner);
-        let sent = match guard.as_ref() {
-            Some(tx) => match tx.try_send(Msg::Record(record)) {
-                Ok(()) => true,
-                Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => false,
-            },
-            None => false,
-        };
-        if !sent {
+        let mut state = self.queue.lock();
+        if state.closed || state.records.len() >= self.config.max_queue {
+            drop(state);
             self.counters.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        state.records.push(record);
+        let full = state.records.len() == self.config.max_batch;
+        drop(state);
+        if full {
+            self.queue.wake.notify_one();
         }
     }
 
     fn flush_and_wait(&self, timeout: Duration) {
-        let tx = self
-            .tx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        let Some(tx) = tx else { return };
         let (ack_tx, ack_rx) = mpsc::sync_channel(1);
-        // Flushing may wait for room in the queue: it is never on a run's path.
-        if tx.send(Msg::Flush(ack_tx)).is_ok() {
-            let _ = ack_rx.recv_timeout(timeout);
+        {
+            let mut state = self.queue.lock();
+            if state.closed {
+                return;
+            }
+            state.flushes.push(ack_tx);
         }
+        self.queue.wake.notify_one();
+        let _ = ack_rx.recv_timeout(timeout);
+    }
+
+    /// Stops taking records; the thread exports what is queued and ends.
+    fn close(&self) {
+        self.queue.lock().closed = true;
+        self.queue.wake.notify_one();
     }
 }
 
@@ -236,11 +268,7 @@ impl TraceProcessor for BatchTraceProcessor {
     /// are dropped.
     fn shutdown(&self) {
         self.flush_and_wait(Duration::from_secs(30));
-        // Closing the channel ends the worker after what is queued.
-        self.tx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        self.close();
         let worker = self
             .worker
             .lock()
@@ -255,69 +283,225 @@ impl TraceProcessor for BatchTraceProcessor {
 impl Drop for BatchTraceProcessor {
     fn drop(&mut self) {
         // The worker exports what is queued, then exits on its own.
-        self.tx
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        self.close();
     }
 }
 
 fn work(
     mut exporter: Box<dyn TraceExporter>,
-    rx: Receiver<Msg>,
+    queue: &Queue,
     config: BatchConfig,
     counters: &Counters,
 ) {
-    let mut batch: Vec<TraceRecord> = Vec::with_capacity(config.max_batch.max(1));
-    let mut deadline = Instant::now() + config.interval;
-    let export = |batch: &mut Vec<TraceRecord>, exporter: &mut Box<dyn TraceExporter>| {
-        if batch.is_empty() {
-            return;
+    let max_batch = config.max_batch.max(1);
+    // A zero interval would spin.
+    let interval = config.interval.max(Duration::from_millis(1));
+    let export = |exporter: &mut Box<dyn TraceExporter>, records: &[TraceRecord]| {
+        for batch in records.chunks(max_batch) {
+            let n = batch.len() as u64;
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exporter.export(batch)));
+            match outcome {
+                Ok(Ok(())) => {
+                    counters.exported.fetch_add(n, Ordering::Relaxed);
+                }
+                Ok(Err(e)) => {
+                    counters.failed.fetch_add(1, Ordering::Relaxed);
+                    counters.note(format!("exporting {n} records failed: {e}"));
+                }
+                Err(_) => {
+                    counters.failed.fetch_add(1, Ordering::Relaxed);
+                    counters.note(format!("the exporter panicked exporting {n} records"));
+                }
+            }
         }
-        let n = batch.len() as u64;
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exporter.export(batch)));
-        match outcome {
-            Ok(Ok(())) => {
-                counters.exported.fetch_add(n, Ordering::Relaxed);
-            }
-            Ok(Err(e)) => {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
-                counters.note(format!("exporting {n} records failed: {e}"));
-            }
-            Err(_) => {
-                counters.failed.fetch_add(1, Ordering::Relaxed);
-                counters.note(format!("the exporter panicked exporting {n} records"));
-            }
-        }
-        batch.clear();
     };
+    let mut deadline = Instant::now() + interval;
     loop {
-        let wait = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(wait) {
-            Ok(Msg::Record(r)) => {
-                batch.push(r);
-                if batch.len() >= config.max_batch {
-                    export(&mut batch, &mut exporter);
-                    deadline = Instant::now() + config.interval;
-                }
+        let mut state = queue.lock();
+        while state.records.len() < max_batch && state.flushes.is_empty() && !state.closed {
+            let now = Instant::now();
+            if now >= deadline {
+                break;
             }
-            Ok(Msg::Flush(ack)) => {
-                export(&mut batch, &mut exporter);
-                if let Err(e) = exporter.flush() {
-                    counters.note(format!("flushing failed: {e}"));
-                }
-                let _ = ack.try_send(());
-                deadline = Instant::now() + config.interval;
+            state = queue
+                .wake
+                .wait_timeout(state, deadline - now)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+        }
+        let records = std::mem::take(&mut state.records);
+        let flushes = std::mem::take(&mut state.flushes);
+        let closed = state.closed;
+        drop(state);
+        export(&mut exporter, &records);
+        if !flushes.is_empty() || closed {
+            if let Err(e) = exporter.flush() {
+                counters.note(format!("flushing failed: {e}"));
             }
-            Err(RecvTimeoutError::Timeout) => {
-                export(&mut batch, &mut exporter);
-                deadline = Instant::now() + config.interval;
-            }
-            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        for ack in flushes {
+            let _ = ack.try_send(());
+        }
+        if closed {
+            break;
+        }
+        if Instant::now() >= deadline {
+            deadline = Instant::now() + interval;
         }
     }
-    export(&mut batch, &mut exporter);
-    let _ = exporter.flush();
     exporter.shutdown();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{CustomSpanData, SpanData, SpanId};
+    use std::time::SystemTime;
+
+    fn span(n: u64) -> Span {
+        Span {
+            trace_id: Arc::from("trace_0"),
+            span_id: SpanId::from_u64(n),
+            parent_id: None,
+            started_at: SystemTime::UNIX_EPOCH,
+            ended_at: Some(SystemTime::UNIX_EPOCH),
+            data: SpanData::Custom(CustomSpanData::new(n.to_string(), Default::default())),
+            error: None,
+        }
+    }
+
+    /// Records what it exports; blocks while the gate is closed.
+    #[derive(Clone, Default)]
+    struct Sink {
+        seen: Arc<Mutex<Vec<u64>>>,
+        batches: Arc<Mutex<Vec<usize>>>,
+        gate: Arc<(Mutex<bool>, Condvar)>,
+        fail: bool,
+    }
+
+    impl Sink {
+        fn open(&self) {
+            *self.gate.0.lock().unwrap() = true;
+            self.gate.1.notify_all();
+        }
+    }
+
+    impl TraceExporter for Sink {
+        fn export(&mut self, batch: &[TraceRecord]) -> Result<(), String> {
+            let mut open = self.gate.0.lock().unwrap();
+            while !*open {
+                open = self.gate.1.wait(open).unwrap();
+            }
+            drop(open);
+            self.batches.lock().unwrap().push(batch.len());
+            for r in batch {
+                if let TraceRecord::Span(s) = r {
+                    self.seen.lock().unwrap().push(s.span_id.to_u64());
+                }
+            }
+            if self.fail {
+                Err("collector down".into())
+            } else {
+                Ok(())
+            }
+        }
+    }
+
+    #[test]
+    fn a_full_queue_drops_and_counts_and_never_blocks_the_run() {
+        let sink = Sink::default();
+        let p = BatchTraceProcessor::with_config(
+            sink.clone(),
+            BatchConfig::default()
+                .max_queue(4)
+                .max_batch(2)
+                .interval(Duration::from_secs(60)),
+        );
+        // The first full batch goes to the exporter, which blocks on the
+        // gate: the queue then fills up (4) and the rest are dropped.
+        for n in 0..2 {
+            p.on_span_end(&span(n));
+        }
+        let started = Instant::now();
+        while sink.batches.lock().unwrap().is_empty() && p.queue.lock().records.len() == 2 {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no export started"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        for n in 2..10 {
+            p.on_span_end(&span(n));
+        }
+        assert_eq!(p.stats().dropped, 4, "{:?}", p.stats());
+        sink.open();
+        p.shutdown();
+        let stats = p.stats();
+        assert_eq!(stats.exported, 6);
+        assert_eq!(stats.dropped, 4);
+        assert_eq!(*sink.seen.lock().unwrap(), [0, 1, 2, 3, 4, 5]);
+        // Closed: later records are dropped, not queued.
+        p.on_span_end(&span(99));
+        assert_eq!(p.stats().dropped, 5);
+    }
+
+    #[test]
+    fn flush_exports_a_partial_batch_in_order_and_in_batches() {
+        let sink = Sink::default();
+        sink.open();
+        let p = BatchTraceProcessor::with_config(
+            sink.clone(),
+            BatchConfig::default()
+                .max_batch(3)
+                .interval(Duration::from_secs(60)),
+        );
+        for n in 0..2 {
+            p.on_span_end(&span(n));
+        }
+        p.force_flush();
+        assert_eq!(*sink.seen.lock().unwrap(), [0, 1], "a partial batch");
+        for n in 2..9 {
+            p.on_span_end(&span(n));
+        }
+        p.force_flush();
+        assert_eq!(*sink.seen.lock().unwrap(), (0..9).collect::<Vec<_>>());
+        assert!(sink.batches.lock().unwrap().iter().all(|&b| b <= 3));
+        assert_eq!(p.stats().exported, 9);
+    }
+
+    #[test]
+    fn a_partial_batch_goes_out_after_the_interval() {
+        let sink = Sink::default();
+        sink.open();
+        let p = BatchTraceProcessor::with_config(
+            sink.clone(),
+            BatchConfig::default().interval(Duration::from_millis(20)),
+        );
+        p.on_span_end(&span(7));
+        let started = Instant::now();
+        while sink.seen.lock().unwrap().is_empty() {
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "never exported"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(*sink.seen.lock().unwrap(), [7]);
+    }
+
+    #[test]
+    fn failed_exports_are_counted_with_the_last_error() {
+        let sink = Sink {
+            fail: true,
+            ..Sink::default()
+        };
+        sink.open();
+        let p = BatchTraceProcessor::new(sink);
+        p.on_span_end(&span(1));
+        p.shutdown();
+        assert_eq!(p.stats().failed_batches, 1);
+        assert_eq!(p.stats().exported, 0);
+        assert!(p.last_error().is_some_and(|e| e.contains("collector down")));
+    }
 }
