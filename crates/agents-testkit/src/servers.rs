@@ -245,19 +245,34 @@ fn redis_binary() -> Option<PathBuf> {
 
 /// A `redis-server` on 127.0.0.1 and a free port, with an append-only file
 /// synced on every write (data survives [`stop`](Self::stop) /
-/// [`start_again`](Self::start_again)). Stopped when dropped.
+/// [`start_again`](Self::start_again)), or with Redis's default persistence
+/// ([`Redis::start_with_default_persistence`]). Stopped when dropped.
 #[derive(Debug)]
 pub struct Redis {
     dir: tempfile::TempDir,
     bin: PathBuf,
     port: u16,
     child: Mutex<Option<Child>>,
+    /// The append-only file synced on every write (else Redis's defaults).
+    fsync_always: bool,
 }
 
 impl Redis {
     /// Starts the server; `None` (with a note) when `redis-server` is
     /// missing outside CI.
     pub fn start() -> Option<Self> {
+        Self::start_with(true)
+    }
+
+    /// Starts a server with Redis's default persistence (no append-only
+    /// file, periodic snapshots), as a plain `redis-server` runs: what a
+    /// write costs without an fsync. Data written since the last snapshot
+    /// does not survive [`stop`](Self::stop).
+    pub fn start_with_default_persistence() -> Option<Self> {
+        Self::start_with(false)
+    }
+
+    fn start_with(fsync_always: bool) -> Option<Self> {
         let Some(bin) = redis_binary() else {
             note_missing("redis-server (Debian package `redis-server`)");
             return None;
@@ -271,6 +286,7 @@ impl Redis {
             bin,
             port: free_port(),
             child: Mutex::new(None),
+            fsync_always,
         };
         redis.start_again();
         Some(redis)
@@ -294,13 +310,17 @@ impl Redis {
     /// Starts the server again after [`stop`](Self::stop) (same data, same
     /// port), waiting until it answers `PING`.
     pub fn start_again(&self) {
-        let child = Command::new(&self.bin)
-            .args(["--port", &self.port.to_string()])
+        let mut cmd = Command::new(&self.bin);
+        cmd.args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
             .arg("--dir")
-            .arg(self.dir.path())
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .args(["--save", "", "--daemonize", "no", "--protected-mode", "no"])
+            .arg(self.dir.path());
+        if self.fsync_always {
+            cmd.args(["--appendonly", "yes", "--appendfsync", "always"])
+                .args(["--save", ""]);
+        }
+        let child = cmd
+            .args(["--daemonize", "no", "--protected-mode", "no"])
             .args(["--logfile", "redis.log"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

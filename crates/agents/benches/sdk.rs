@@ -1418,7 +1418,8 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          (`cargo xtask bench` raises the soft limit to the hard limit).\n\
          - **S1–S4** measure every session backend: memory, SQLite (a file, `synchronous=FULL`), \
          encrypted over memory, and Postgres and Redis on servers the benchmark starts on \
-         127.0.0.1 (Postgres with its default durability; Redis with `appendfsync always`), and \
+         127.0.0.1 (Postgres with its default durability; Redis twice: as a plain `redis-server` runs, \
+         with no append-only file, and with `appendfsync always`, an fsync per write), and \
          encrypted over Redis. **S1** appends one turn of two ~300 B items with an operation id, \
          as the runner does; **S2** loads 10, 200 and 10,000 items through a fresh handle; **S3** \
          appends 10 turns to each of 64 conversations at once on one database (turns per \
