@@ -5,6 +5,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use agents_core::{BoxStream, ModelError, ModelSettings, ModelStreamEvent};
@@ -91,8 +92,9 @@ impl fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// A client with a default `reqwest::Client` (HTTPS through the TLS
-    /// backend the crate features chose), the default [`ResponseLimits`],
+    /// A client with the process's shared default `reqwest::Client` (HTTPS
+    /// through the TLS backend the crate features chose; built by the first
+    /// call, cloned after), the default [`ResponseLimits`],
     /// request ids from `x-request-id`, and [`error_message`](crate::error_message)
     /// for error bodies. Never fails: a `reqwest::Client` that cannot be
     /// built is reported by every request.
@@ -242,12 +244,20 @@ pub fn install_default_tls_provider() -> bool {
     }
 }
 
-/// A `reqwest::Client` with the TLS backend the features chose.
+/// The process's default `reqwest::Client`, with the TLS backend the
+/// features chose, built once and shared: building one loads the platform's
+/// root certificates (tens of milliseconds with OpenSSL), and its clones
+/// share one connection pool.
 fn default_reqwest_client() -> Result<reqwest::Client, String> {
-    install_default_tls_provider();
-    reqwest::Client::builder()
-        .build()
-        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+    static SHARED: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    SHARED
+        .get_or_init(|| {
+            install_default_tls_provider();
+            reqwest::Client::builder()
+                .build()
+                .map_err(|e| format!("cannot build the HTTP client: {e}"))
+        })
+        .clone()
 }
 
 /// Inserts `ModelSettings::extra_headers` into `headers` (replacing

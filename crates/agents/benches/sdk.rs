@@ -1384,8 +1384,10 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          - **M1** spawns the quickstart example, pointed at a raw TCP listener of the benchmark \
          through `OPENAI_API_KEY` and `OPENAI_BASE_URL`, and times from just before the spawn to \
          the first byte of its request. `cargo xtask bench` builds the example with the `bench` \
-         profile (the release profile plus line tables) and the benchmark's features, so that it \
-         shares the benchmark's build. The baseline spawns the benchmark binary itself in a mode that only connects and sends \
+         profile (the release profile plus line tables) and the facade's default features, as \
+         `cargo run --example quickstart` builds it (rustls with ring; the benchmark itself has \
+         every feature, native-tls included). The example builds its providers from the \
+         environment, which share one HTTP client (one load of the root certificates). The baseline spawns the benchmark binary itself in a mode that only connects and sends \
          one byte, so the overhead is what the SDK and the example add to a process start. \
          {m1_rounds} rounds of {m1_runs} starts each.\n\
          - **M2** is one non-streaming turn; **M3** two model calls around one trivial tool. \
