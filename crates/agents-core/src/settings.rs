@@ -249,13 +249,16 @@ setters! {
     timeout: Duration,
 }
 
+/// What stands for a secret value in `Debug` output and traces.
+const REDACTED: &str = "<redacted>";
+
 /// Header names, with every value printed as `"<redacted>"`.
 struct RedactedValues<'a>(&'a BTreeMap<String, String>);
 
 impl fmt::Debug for RedactedValues<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_map()
-            .entries(self.0.keys().map(|name| (name, "<redacted>")))
+            .entries(self.0.keys().map(|name| (name, REDACTED)))
             .finish()
     }
 }
@@ -316,6 +319,40 @@ impl ModelSettings {
     /// Empty settings.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The settings as a trace records them: the values of `extra_headers`,
+    /// `extra_query` and `extra_body` each replaced by `"<redacted>"` (a
+    /// gateway's `api-key` header or query parameter, say), their names
+    /// kept; every other field as set.
+    ///
+    /// ```
+    /// use agents_core::ModelSettings;
+    /// use std::collections::BTreeMap;
+    ///
+    /// let s = ModelSettings::new()
+    ///     .temperature(0.5)
+    ///     .extra_headers(BTreeMap::from([("api-key".to_owned(), "sk-secret".to_owned())]));
+    /// let t = s.for_trace();
+    /// assert_eq!(t.temperature, Some(0.5));
+    /// assert_eq!(t.extra_headers.unwrap()["api-key"], "<redacted>");
+    /// ```
+    pub fn for_trace(&self) -> ModelSettings {
+        let redact = |m: &BTreeMap<String, String>| {
+            m.keys()
+                .map(|k| (k.clone(), REDACTED.to_owned()))
+                .collect::<BTreeMap<_, _>>()
+        };
+        ModelSettings {
+            extra_headers: self.extra_headers.as_ref().map(redact),
+            extra_query: self.extra_query.as_ref().map(redact),
+            extra_body: self.extra_body.as_ref().map(|m| {
+                m.keys()
+                    .map(|k| (k.clone(), Value::String(REDACTED.to_owned())))
+                    .collect()
+            }),
+            ..self.clone()
+        }
     }
 
     /// Layers `over` on top of `self`: every field set in `over` wins,

@@ -53,6 +53,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::items::Item;
+use crate::settings::ModelSettings;
 use crate::usage::RequestUsage;
 
 mod batch;
@@ -278,9 +279,11 @@ pub struct GenerationSpanData {
     /// The model's name, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
-    /// The resolved model settings, as JSON.
+    /// The resolved model settings, as [`ModelSettings::for_trace`] gives
+    /// them: the values of extra headers, query parameters and body fields
+    /// replaced by `"<redacted>"` (they can carry keys).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model_config: Option<Value>,
+    pub model_config: Option<Box<ModelSettings>>,
     /// The input items (only when sensitive data is included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input: Option<Vec<Item>>,
@@ -535,6 +538,15 @@ pub trait TraceProcessor: Send + Sync {
     fn on_span_end(&self, span: &Span) {
         let _ = span;
     }
+    /// A span ended, handed over by value: the last processor of a trace
+    /// gets each ended span through this method instead of
+    /// [`on_span_end`](TraceProcessor::on_span_end), so that a processor
+    /// that keeps spans (a queue) takes it without a copy. Every processor
+    /// sees each span once, through one of the two. The default calls
+    /// `on_span_end`; implement both the same way.
+    fn on_span_end_owned(&self, span: Span) {
+        self.on_span_end(&span);
+    }
     /// Exports everything received so far; returns when done.
     fn force_flush(&self) {}
     /// Flushes and releases resources; later events may be ignored.
@@ -585,9 +597,13 @@ pub fn shutdown_trace_processors() {
 
 fn each(processors: &Processors, f: impl Fn(&dyn TraceProcessor)) {
     for p in processors.iter() {
-        // A failing processor must not fail the run.
-        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(p.as_ref())));
+        guarded(|| f(p.as_ref()));
     }
+}
+
+/// Calls a processor; a panic in it must not fail the run.
+fn guarded(f: impl FnOnce()) {
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
 }
 
 // ---------------------------------------------------------------------------
@@ -756,9 +772,16 @@ impl SpanHandle {
     }
 
     fn finish(&mut self) {
-        if let Some(mut l) = self.live.take() {
-            l.span.ended_at = Some(SystemTime::now());
-            each(&l.trace.processors, |p| p.on_span_end(&l.span));
+        if let Some(l) = self.live.take() {
+            let LiveSpan { mut span, trace } = *l;
+            span.ended_at = Some(SystemTime::now());
+            let Some((last, others)) = trace.processors.split_last() else {
+                return;
+            };
+            for p in others {
+                guarded(|| p.on_span_end(&span));
+            }
+            guarded(move || last.on_span_end_owned(span));
         }
     }
 }
@@ -996,6 +1019,49 @@ mod tests {
         fn on_span_end(&self, s: &Span) {
             self.0.lock().unwrap().push(format!("-{}", s.data.name()));
         }
+    }
+
+    /// Counts how each ended span reached it.
+    #[derive(Default)]
+    struct Ends {
+        by_ref: Mutex<Vec<SpanId>>,
+        owned: Mutex<Vec<SpanId>>,
+    }
+
+    impl TraceProcessor for Ends {
+        fn on_span_end(&self, s: &Span) {
+            self.by_ref.lock().unwrap().push(s.span_id);
+        }
+        fn on_span_end_owned(&self, s: Span) {
+            self.owned.lock().unwrap().push(s.span_id);
+        }
+    }
+
+    #[test]
+    fn the_last_processor_gets_each_ended_span_by_value_the_others_by_reference() {
+        let (first, last) = (Arc::new(Ends::default()), Arc::new(Ends::default()));
+        let guard = TraceBuilder::new("w")
+            .processors(vec![first.clone(), last.clone()])
+            .start();
+        let ctx = guard.context().unwrap().clone();
+        let outer = ctx.start_span(None, SpanData::Custom(CustomSpanData::new("a", Map::new())));
+        let inner = outer.child(SpanData::Custom(CustomSpanData::new("b", Map::new())));
+        let ids = [inner.id().unwrap(), outer.id().unwrap()];
+        inner.end();
+        drop(outer);
+        guard.end();
+        assert_eq!(*first.by_ref.lock().unwrap(), ids);
+        assert!(first.owned.lock().unwrap().is_empty());
+        assert_eq!(*last.owned.lock().unwrap(), ids);
+        assert!(last.by_ref.lock().unwrap().is_empty());
+        // A processor that implements only `on_span_end` gets it either way.
+        let log = Arc::new(Log::default());
+        let guard = TraceBuilder::new("w").processors(vec![log.clone()]).start();
+        let ctx = guard.context().unwrap().clone();
+        ctx.start_span(None, SpanData::Custom(CustomSpanData::new("c", Map::new())))
+            .end();
+        guard.end();
+        assert_eq!(*log.0.lock().unwrap(), ["trace+ w", "+c", "-c", "trace- w"]);
     }
 
     #[test]

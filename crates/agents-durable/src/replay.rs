@@ -67,6 +67,20 @@ impl ReplayFilter {
     fn held(&self) -> std::sync::MutexGuard<'_, HashMap<SpanId, Span>> {
         self.held.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    /// Whether the end of span `id` goes on to the inner processors: not
+    /// while replaying. A span that started while replaying and ends live
+    /// has its start sent first.
+    fn admit_end(&self, id: SpanId) -> bool {
+        let started = self.held().remove(&id);
+        if self.gate.is_replaying() {
+            return false;
+        }
+        if let Some(started) = started {
+            self.inner.iter().for_each(|p| p.on_span_start(&started));
+        }
+        true
+    }
 }
 
 impl TraceProcessor for ReplayFilter {
@@ -91,14 +105,19 @@ impl TraceProcessor for ReplayFilter {
     }
 
     fn on_span_end(&self, span: &Span) {
-        let started = self.held().remove(&span.span_id);
-        if self.gate.is_replaying() {
+        if self.admit_end(span.span_id) {
+            self.inner.iter().for_each(|p| p.on_span_end(span));
+        }
+    }
+
+    fn on_span_end_owned(&self, span: Span) {
+        if !self.admit_end(span.span_id) {
             return;
         }
-        if let Some(started) = started {
-            self.inner.iter().for_each(|p| p.on_span_start(&started));
+        if let Some((last, others)) = self.inner.split_last() {
+            others.iter().for_each(|p| p.on_span_end(&span));
+            last.on_span_end_owned(span);
         }
-        self.inner.iter().for_each(|p| p.on_span_end(span));
     }
 
     fn force_flush(&self) {

@@ -408,8 +408,8 @@ fn span_data_json(data: &SpanData) -> Value {
             });
             let config = g
                 .model_config
-                .clone()
-                .filter(Value::is_object)
+                .as_ref()
+                .and_then(|c| serde_json::to_value(c).ok())
                 .unwrap_or(Value::Null);
             json!({
                 "type": "generation",

@@ -59,24 +59,18 @@ pub fn attributes_of(span: &Span) -> Vec<KeyValue> {
                 a.push(KeyValue::new("gen_ai.request.model", m.clone()));
             }
             if let Some(cfg) = &d.model_config {
-                for (key, attr) in [
-                    ("temperature", "gen_ai.request.temperature"),
-                    ("top_p", "gen_ai.request.top_p"),
-                    ("max_tokens", "gen_ai.request.max_tokens"),
-                    ("frequency_penalty", "gen_ai.request.frequency_penalty"),
-                    ("presence_penalty", "gen_ai.request.presence_penalty"),
+                for (attr, value) in [
+                    ("gen_ai.request.temperature", cfg.temperature),
+                    ("gen_ai.request.top_p", cfg.top_p),
+                    ("gen_ai.request.frequency_penalty", cfg.frequency_penalty),
+                    ("gen_ai.request.presence_penalty", cfg.presence_penalty),
                 ] {
-                    match cfg.get(key) {
-                        Some(serde_json::Value::Number(n)) if n.is_f64() => {
-                            a.push(KeyValue::new(attr, n.as_f64().unwrap_or_default()))
-                        }
-                        Some(serde_json::Value::Number(n)) => {
-                            if let Some(i) = n.as_i64() {
-                                a.push(KeyValue::new(attr, i))
-                            }
-                        }
-                        _ => {}
+                    if let Some(v) = value {
+                        a.push(KeyValue::new(attr, decimal(v)));
                     }
+                }
+                if let Some(n) = cfg.max_tokens {
+                    a.push(KeyValue::new("gen_ai.request.max_tokens", i64::from(n)));
                 }
             }
             if let Some(u) = &d.usage {
@@ -294,4 +288,10 @@ impl GenAiMetrics {
             self.tokens.record(u.output_tokens, &attrs);
         }
     }
+}
+
+/// An `f32` setting as the `f64` of its shortest decimal form: a
+/// temperature of `0.2` is exported as `0.2`, not `0.20000000298023224`.
+fn decimal(v: f32) -> f64 {
+    v.to_string().parse().unwrap_or(f64::from(v))
 }

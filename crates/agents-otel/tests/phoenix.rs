@@ -297,6 +297,9 @@ fn check_spans(spans: &[Value], trace_id: &str) {
         .expect("the first chat span");
     assert_eq!(attr(first, "gen_ai.operation.name"), json!("chat"));
     assert_eq!(attr(first, "gen_ai.request.model"), json!("gpt-test"));
+    // Triage's settings, 0.2 exactly (not the f32's 0.20000000298...).
+    assert_eq!(attr(first, "gen_ai.request.temperature"), json!(0.2));
+    assert_eq!(attr(first, "gen_ai.request.max_tokens"), json!(256));
     assert_eq!(attr(first, "gen_ai.usage.input_tokens"), json!(100));
     assert_eq!(attr(first, "gen_ai.usage.output_tokens"), json!(10));
     assert_eq!(attr(first, "gen_ai.input.messages"), Value::Null);

@@ -242,7 +242,7 @@ impl RunTracer {
         self.child(|| {
             let mut d = GenerationSpanData::default();
             d.model = model.map(str::to_owned);
-            d.model_config = serde_json::to_value(settings).ok();
+            d.model_config = Some(Box::new(settings.for_trace()));
             d.input = self.sensitive.then(|| input.to_vec());
             d.stream = stream;
             SpanData::Generation(d)

@@ -593,6 +593,14 @@ const SECRETS: [&str; 5] = [
     "SECRET-TOOL-ERR-4715",
 ];
 
+/// Keys in the agent's extra header, query parameter and body field: never
+/// recorded, not even with content capture on (their names are).
+const KEYS: [&str; 3] = [
+    "SECRET-HEADER-4716",
+    "SECRET-QUERY-4717",
+    "SECRET-BODY-4718",
+];
+
 /// A run whose input, tool arguments, tool output, tool error and reply
 /// each hold a secret; everything recorded, as one string: the spans and
 /// traces (as JSON lines, through the batching processor and the JSONL
@@ -609,7 +617,16 @@ async fn record_a_run(include_content: bool) -> String {
         "Answers with a secret.",
         |_ctx: agents_core::ToolContext, _a: Text| async { Ok::<_, String>(SECRETS[2].to_owned()) },
     );
+    let one = |k: &str, v: &str| std::collections::BTreeMap::from([(k.to_owned(), v.to_owned())]);
+    let mut body = serde_json::Map::new();
+    body.insert("x-token".into(), json!(KEYS[2]));
+    let settings = agents_core::ModelSettings::new()
+        .temperature(0.2)
+        .extra_headers(one("api-key", KEYS[0]))
+        .extra_query(one("x-api-key", KEYS[1]))
+        .extra_body(body);
     let agent = agent("A", &model)
+        .model_settings(settings)
         .tool(echo)
         .tool(failing("broken", SECRETS[4]))
         .build();
@@ -674,6 +691,20 @@ async fn with_content_capture_off_no_input_or_output_text_is_recorded() {
     // What is recorded without content: names, ids, usage, the error kind.
     assert!(recorded.contains("\"call_id\":\"c1\""));
     assert!(recorded.contains("\"kind\":\"tool_error\""));
+    no_keys(&recorded);
+}
+
+/// The generation spans record the model settings, with the values of the
+/// extra header, query parameter and body field redacted.
+fn no_keys(recorded: &str) {
+    for key in KEYS {
+        assert!(
+            !recorded.contains(key),
+            "`{key}` leaked into the trace or logs:\n{recorded}"
+        );
+    }
+    let config = r#""model_config":{"temperature":0.2,"extra_headers":{"api-key":"<redacted>"},"extra_query":{"x-api-key":"<redacted>"},"extra_body":{"x-token":"<redacted>"}}"#;
+    assert!(recorded.contains(config), "{recorded}");
 }
 
 #[tokio::test]
@@ -682,6 +713,7 @@ async fn with_content_capture_on_inputs_and_outputs_are_recorded() {
     for secret in SECRETS {
         assert!(recorded.contains(secret), "`{secret}` was not recorded");
     }
+    no_keys(&recorded);
 }
 
 #[test]

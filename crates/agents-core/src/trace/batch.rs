@@ -259,6 +259,10 @@ impl TraceProcessor for BatchTraceProcessor {
         self.push(TraceRecord::Span(span.clone()));
     }
 
+    fn on_span_end_owned(&self, span: Span) {
+        self.push(TraceRecord::Span(span));
+    }
+
     /// Exports everything queued so far and waits (at most 30 s).
     fn force_flush(&self) {
         self.flush_and_wait(Duration::from_secs(30));
