@@ -92,7 +92,21 @@ fn next_random() -> u64 {
 
 /// A new trace id in the reference SDK's form: `trace_` and 32 hex digits.
 pub fn gen_trace_id() -> String {
-    format!("trace_{:016x}{:016x}", next_random(), next_random())
+    let mut id = String::with_capacity(6 + 32);
+    id.push_str("trace_");
+    for n in [next_random(), next_random()] {
+        push_hex(&mut id, n);
+    }
+    id
+}
+
+/// Appends `n` as 16 lowercase hex digits (what `{:016x}` writes, without
+/// the formatting machinery: ids are made on the run's path).
+fn push_hex(out: &mut String, n: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for shift in (0..16).rev() {
+        out.push(char::from(DIGITS[((n >> (shift * 4)) & 0xf) as usize]));
+    }
 }
 
 /// The id of a span: 64 random bits, shown as `span_` and 16 hex digits.
@@ -894,7 +908,7 @@ impl Drop for TraceGuard {
 #[derive(Clone, Default)]
 pub struct TraceBuilder {
     workflow_name: String,
-    trace_id: Option<String>,
+    trace_id: Option<Arc<str>>,
     group_id: Option<String>,
     metadata: Vec<(String, String)>,
     processors: Option<Processors>,
@@ -921,7 +935,7 @@ impl TraceBuilder {
     }
 
     /// Uses this trace id (default: a new `trace_<32 hex>`).
-    pub fn trace_id(mut self, id: impl Into<String>) -> Self {
+    pub fn trace_id(mut self, id: impl Into<Arc<str>>) -> Self {
         self.trace_id = Some(id.into());
         self
     }
@@ -964,7 +978,7 @@ impl TraceBuilder {
             (false, None) => trace_processors(),
         };
         let trace = Trace {
-            trace_id: Arc::from(self.trace_id.unwrap_or_else(gen_trace_id)),
+            trace_id: self.trace_id.unwrap_or_else(|| Arc::from(gen_trace_id())),
             workflow_name: self.workflow_name,
             group_id: self.group_id,
             metadata: self.metadata,
@@ -1062,6 +1076,15 @@ mod tests {
             .end();
         guard.end();
         assert_eq!(*log.0.lock().unwrap(), ["trace+ w", "+c", "-c", "trace- w"]);
+    }
+
+    #[test]
+    fn hex_digits_match_the_formatter() {
+        for n in [0, 1, 0xabc, u64::MAX, 0x0123_4567_89ab_cdef, next_random()] {
+            let mut s = String::new();
+            push_hex(&mut s, n);
+            assert_eq!(s, format!("{n:016x}"));
+        }
     }
 
     #[test]

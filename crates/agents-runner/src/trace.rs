@@ -135,9 +135,9 @@ impl RunTracer {
                 agent_span: SpanHandle::noop(),
             };
         }
-        let trace_id = rc.trace_id.get_or_insert_with(gen_trace_id).clone();
+        let trace_id = rc.trace_id.get_or_insert_with(gen_trace_id).as_str();
         let processors: Processors = match &rc.trace_processors {
-            Some(p) => Arc::from(p.clone()),
+            Some(p) => Arc::from(p.as_slice()),
             None => trace_processors(),
         };
         if processors.is_empty() {

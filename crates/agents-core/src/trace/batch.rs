@@ -168,7 +168,10 @@ impl BatchTraceProcessor {
     /// A processor exporting through `exporter` with `config`.
     pub fn with_config(exporter: impl TraceExporter, config: BatchConfig) -> Self {
         let queue = Arc::new(Queue {
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State {
+                records: Vec::with_capacity(config.max_batch.clamp(1, config.max_queue.max(1))),
+                ..State::default()
+            }),
             wake: Condvar::new(),
         });
         let counters = Arc::new(Counters::default());
@@ -321,6 +324,10 @@ fn work(
         }
     };
     let mut deadline = Instant::now() + interval;
+    // The queue and a spare swap places at each batch, so that the run's
+    // side appends into a vector that already has room (no reallocation
+    // and copying of records as it grows).
+    let mut spare: Vec<TraceRecord> = Vec::with_capacity(max_batch.min(config.max_queue.max(1)));
     loop {
         let mut state = queue.lock();
         while state.records.len() < max_batch && state.flushes.is_empty() && !state.closed {
@@ -334,11 +341,13 @@ fn work(
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        let records = std::mem::take(&mut state.records);
+        let mut records = std::mem::replace(&mut state.records, spare);
         let flushes = std::mem::take(&mut state.flushes);
         let closed = state.closed;
         drop(state);
         export(&mut exporter, &records);
+        records.clear();
+        spare = records;
         if !flushes.is_empty() || closed {
             if let Err(e) = exporter.flush() {
                 counters.note(format!("flushing failed: {e}"));
