@@ -195,8 +195,10 @@ pub(crate) fn m0(args: &[String]) -> Result<(), String> {
          (written by `cargo xtask bench m0`, not by the `sdk` benchmark). Before: `{before_rev}`, \
          reqwest's default TLS (rustls with aws-lc, whose C library is built). After: `{head}`, \
          rustls with ring (the facade's default `rustls` feature), the Anthropic and Gemini \
-         providers on by default, and no debug info for dependencies in the dev profile. The \
-         issue's reference figure was about 2 min 15 s on a 2-core machine.\n\n\
+         providers on by default, and no debug info for dependencies in the dev profile. An \
+         example builds with every dev-dependency of the facade (the mock server, and the \
+         crates that other examples and the tests use), so this is a newcomer's first build, \
+         not the build of an application that depends on `agents`.\n\n\
          | revision | wall time | CPU time (user + system) |\n|---|---|---|\n{}\n{}\n{END}",
         row(&format!("before ({before_rev})"), &results[0]),
         row(&format!("after ({head})"), &results[1]),
