@@ -58,6 +58,12 @@ fn wait_for_port(port: u16, timeout: Duration) -> bool {
     false
 }
 
+/// Whether a Postgres server can be started here ([`Postgres::start`]
+/// finds its binaries).
+pub fn postgres_available() -> bool {
+    postgres_bin().is_some()
+}
+
 /// The directory of Debian's Postgres binaries (`PG_BIN`, else the newest
 /// `/usr/lib/postgresql/*/bin`, else `PATH`).
 fn postgres_bin() -> Option<PathBuf> {
