@@ -295,7 +295,8 @@ pub struct GenerationSpanData {
     pub model: Option<String>,
     /// The resolved model settings, as [`ModelSettings::for_trace`] gives
     /// them: the values of extra headers, query parameters and body fields
-    /// replaced by `"<redacted>"` (they can carry keys).
+    /// replaced by `"<redacted>"` (they can carry keys). `None` when no
+    /// setting is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_config: Option<Box<ModelSettings>>,
     /// The input items (only when sensitive data is included).

@@ -242,7 +242,10 @@ impl RunTracer {
         self.child(|| {
             let mut d = GenerationSpanData::default();
             d.model = model.map(str::to_owned);
-            d.model_config = Some(Box::new(settings.for_trace()));
+            // Nothing to record when no setting is set (the common case).
+            if *settings != ModelSettings::default() {
+                d.model_config = Some(Box::new(settings.for_trace()));
+            }
             d.input = self.sensitive.then(|| input.to_vec());
             d.stream = stream;
             SpanData::Generation(d)

@@ -393,6 +393,12 @@ async fn a_streamed_run_records_the_same_spans_as_a_plain_one() {
         })
         .collect();
     assert_eq!(streams, [true, true]);
+    // No model settings are set: the generations record no `model_config`
+    // (with settings, `no_keys` below checks what they record).
+    assert!(c2.spans().iter().all(|s| match &s.data {
+        SpanData::Generation(g) => g.model_config.is_none(),
+        _ => true,
+    }));
 }
 
 #[tokio::test]
