@@ -12,6 +12,8 @@
 //!   `bench --quick` checks in seconds that they run, and writes nothing;
 //!   `bench m0 [--before REV] [--rounds N]` times clean builds of the
 //!   quickstart before and after (`xtask/src/m0.rs`).
+//! - `bench trace-cost`: the instructions tracing adds to a run, counted
+//!   under callgrind (`xtask/src/trace_cost.rs`).
 //! - `release <plan | bump | changelog | check | publish | e2e>`: the release flow
 //!   (`xtask/src/release.rs`, `docs/RELEASING.md`).
 
@@ -29,6 +31,7 @@ mod peer_release;
 mod release;
 #[cfg(test)]
 mod tidy;
+mod trace_cost;
 
 /// True under CI: `CI` is `true` or `1`, in any case. This is the one rule
 /// for reading `CI` in xtask and in every test (a tidy test checks it).
@@ -299,6 +302,9 @@ fn bench(args: &[String]) -> Result<(), String> {
     if args.first().is_some_and(|a| a == "m0") {
         return m0::m0(&args[1..]);
     }
+    if args.first().is_some_and(|a| a == "trace-cost") {
+        return trace_cost::trace_cost();
+    }
     if let Some(other) = args.iter().find(|a| *a != "--quick") {
         return Err(format!("unknown bench option `{other}` (try --quick)"));
     }
@@ -381,7 +387,7 @@ fn main() -> ExitCode {
         "peers" => install_peers(),
         "release" => release::release(&args[1..]),
         _ => Err(
-            "usage: cargo xtask <ci | peers | bench [--quick | m0] | release <plan | bump | changelog | check | publish>>"
+            "usage: cargo xtask <ci | peers | bench [--quick | m0 | trace-cost] | release <plan | bump | changelog | check | publish>>"
                 .to_owned(),
         ),
     };
