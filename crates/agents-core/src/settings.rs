@@ -338,20 +338,61 @@ impl ModelSettings {
     /// assert_eq!(t.extra_headers.unwrap()["api-key"], "<redacted>");
     /// ```
     pub fn for_trace(&self) -> ModelSettings {
-        let redact = |m: &BTreeMap<String, String>| {
+        // Destructured, so that a new field is a decision here too.
+        let ModelSettings {
+            temperature,
+            top_p,
+            frequency_penalty,
+            presence_penalty,
+            tool_choice,
+            parallel_tool_calls,
+            truncation,
+            max_tokens,
+            reasoning,
+            verbosity,
+            metadata,
+            store,
+            include_usage,
+            include,
+            top_logprobs,
+            prompt_cache_retention,
+            extra_headers,
+            extra_query,
+            extra_body,
+            retry,
+            timeout,
+        } = self;
+        let names = |m: &BTreeMap<String, String>| {
             m.keys()
                 .map(|k| (k.clone(), REDACTED.to_owned()))
                 .collect::<BTreeMap<_, _>>()
         };
         ModelSettings {
-            extra_headers: self.extra_headers.as_ref().map(redact),
-            extra_query: self.extra_query.as_ref().map(redact),
-            extra_body: self.extra_body.as_ref().map(|m| {
+            temperature: *temperature,
+            top_p: *top_p,
+            frequency_penalty: *frequency_penalty,
+            presence_penalty: *presence_penalty,
+            tool_choice: tool_choice.clone(),
+            parallel_tool_calls: *parallel_tool_calls,
+            truncation: truncation.clone(),
+            max_tokens: *max_tokens,
+            reasoning: reasoning.clone(),
+            verbosity: verbosity.clone(),
+            metadata: metadata.clone(),
+            store: *store,
+            include_usage: *include_usage,
+            include: include.clone(),
+            top_logprobs: *top_logprobs,
+            prompt_cache_retention: prompt_cache_retention.clone(),
+            extra_headers: extra_headers.as_ref().map(names),
+            extra_query: extra_query.as_ref().map(names),
+            extra_body: extra_body.as_ref().map(|m| {
                 m.keys()
                     .map(|k| (k.clone(), Value::String(REDACTED.to_owned())))
                     .collect()
             }),
-            ..self.clone()
+            retry: retry.clone(),
+            timeout: *timeout,
         }
     }
 
