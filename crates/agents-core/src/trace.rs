@@ -936,8 +936,8 @@ impl TraceBuilder {
     }
 
     /// Uses this trace id (default: a new `trace_<32 hex>`).
-    pub fn trace_id(mut self, id: impl Into<Arc<str>>) -> Self {
-        self.trace_id = Some(id.into());
+    pub fn trace_id(mut self, id: impl AsRef<str>) -> Self {
+        self.trace_id = Some(Arc::from(id.as_ref()));
         self
     }
 
