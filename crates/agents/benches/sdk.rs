@@ -76,6 +76,9 @@ struct Config {
     warmup: usize,
     /// Streamed runs per round (M5).
     stream_runs: usize,
+    /// Pairs of runs per round of T1 and T2, whose effect (a few µs) is
+    /// small beside a run's own spread.
+    trace_pairs: usize,
     /// M1: rounds, and process starts per round.
     m1_rounds: usize,
     m1_runs: usize,
@@ -125,6 +128,7 @@ impl Config {
                 runs: 3,
                 warmup: 2,
                 stream_runs: 2,
+                trace_pairs: 3,
                 m1_rounds: 2,
                 m1_runs: 2,
                 m7_rounds: 1,
@@ -138,6 +142,7 @@ impl Config {
                 runs: 41,
                 warmup: 20,
                 stream_runs: 31,
+                trace_pairs: 401,
                 m1_rounds: 7,
                 m1_runs: 10,
                 m7_rounds: 5,
@@ -1431,9 +1436,13 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          - **T1** and **T2** are M2's turn (2 spans: agent, generation) and M3's tool loop (4 \
          spans: agent, two generations, one function) with tracing on, sent to a \
          `BatchTraceProcessor` whose exporter drops its batches, against the same runs with \
-         tracing disabled, alternating. The overhead is (median on − median off) divided by the \
-         spans the processor really received, per round. See \
-         `crates/agents/benches/sdk_tracing.rs`.\n\
+         tracing disabled. A round of these rows is {trace_pairs} pairs of runs, one traced and \
+         one not, the traced run first in every other pair (the second run of a pair is slower by \
+         itself: with a fixed order, a null check with both runs untraced, \
+         `BENCH_TRACE_NULL=1`, found 1–1.7 µs per span). The overhead is (median on − median \
+         off) divided by the spans the processor really received, per round. The instructions \
+         tracing adds, which do not move with the machine's load, are counted by `cargo xtask \
+         bench trace-cost` (see `docs/tracing.md`). See `crates/agents/benches/sdk_tracing.rs`.\n\
          - **D1** is M2's turn run durably on a Restate server the benchmark starts on 127.0.0.1 \
          (started through Restate's ingress, the model call journaled by a worker in this \
          process, the result read back by run id) against the same turn run in process. **D2** \
@@ -1453,6 +1462,7 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
         warmup = cfg.warmup,
         runs = cfg.runs,
         stream_runs = cfg.stream_runs,
+        trace_pairs = cfg.trace_pairs,
         m1_rounds = cfg.m1_rounds,
         m1_runs = cfg.m1_runs,
         m7_rounds = cfg.m7_rounds,

@@ -3,7 +3,8 @@
 //! with tracing disabled and with tracing on, sent to a
 //! `BatchTraceProcessor` whose exporter drops the batches (the export
 //! thread's work is off the run's path by design; the queue is what the
-//! run pays for). Alternating runs in each round; the overhead is
+//! run pays for). Each round is `trace_pairs` pairs of runs, one traced and
+//! one not, the traced one first in every other pair; the overhead is
 //! (median on − median off) / spans, per round, then median with min–max
 //! over the rounds, against the ≤ 3 µs per span target. The span count is
 //! checked against what the processor really received.
@@ -48,22 +49,31 @@ async fn measure(
             .await
             .expect("run");
     }
+    // `BENCH_TRACE_NULL=1`: both runs of each pair untraced, to check that
+    // the method itself finds no overhead.
+    let null_check = std::env::var("BENCH_TRACE_NULL").is_ok_and(|v| v == "1");
     let mut p = Paired::default();
     for _ in 0..cfg.rounds {
         let (mut on, mut off) = (Vec::new(), Vec::new());
-        for _ in 0..cfg.runs {
-            script();
-            let start = Instant::now();
-            Runner::run(agent, "go", options(b, None))
-                .await
-                .expect("run");
-            off.push(start.elapsed());
-            script();
-            let start = Instant::now();
-            Runner::run(agent, "go", options(b, Some(&processor)))
-                .await
-                .expect("run");
-            on.push(start.elapsed());
+        for pair in 0..cfg.trace_pairs {
+            // Which run of a pair goes first alternates: the second run of
+            // a pair is slower by itself (the null check, `BENCH_TRACE_NULL`, with the
+            // traced order of earlier versions, showed 1–1.7 µs per span),
+            // and a fixed order would charge that to one side.
+            for traced in [pair % 2 == 0, pair % 2 == 1] {
+                script();
+                let start = Instant::now();
+                let sink = (traced && !null_check).then_some(&processor);
+                Runner::run(agent, "go", options(b, sink))
+                    .await
+                    .expect("run");
+                let took = start.elapsed();
+                if traced {
+                    on.push(took)
+                } else {
+                    off.push(took)
+                }
+            }
         }
         p.add_round(&on, &off);
     }
@@ -73,7 +83,12 @@ async fn measure(
     // Every run with tracing on sent its trace (start and end) and its
     // spans: divide by the spans the processor really received per run
     // (`spans` is what the loop is expected to record).
-    let on_runs = (cfg.warmup + cfg.rounds * cfg.runs).max(1) as f64;
+    let measured = if null_check {
+        0
+    } else {
+        cfg.rounds * cfg.trace_pairs
+    };
+    let on_runs = (cfg.warmup + measured).max(1) as f64;
     let recorded = stats.exported as f64 / on_runs - 2.0;
     if (recorded - spans).abs() > f64::EPSILON {
         eprintln!("note: {recorded} spans per traced run recorded, {spans} expected");
