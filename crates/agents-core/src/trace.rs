@@ -545,6 +545,14 @@ pub trait TraceProcessor: Send + Sync {
     fn on_trace_end(&self, trace: &Trace) {
         let _ = trace;
     }
+    /// A trace ended, handed over by value: like
+    /// [`on_span_end_owned`](TraceProcessor::on_span_end_owned), the last
+    /// processor of a trace gets its end through this method instead of
+    /// [`on_trace_end`](TraceProcessor::on_trace_end). The default calls
+    /// `on_trace_end`; implement both the same way.
+    fn on_trace_end_owned(&self, trace: Trace) {
+        self.on_trace_end(&trace);
+    }
     /// A span started.
     fn on_span_start(&self, span: &Span) {
         let _ = span;
@@ -893,7 +901,13 @@ impl TraceGuard {
     fn finish(&mut self) {
         if let (Some(mut trace), Some(ctx)) = (self.trace.take(), self.ctx.take()) {
             trace.ended_at = Some(SystemTime::now());
-            each(&ctx.processors, |p| p.on_trace_end(&trace));
+            let Some((last, others)) = ctx.processors.split_last() else {
+                return;
+            };
+            for p in others {
+                guarded(|| p.on_trace_end(&trace));
+            }
+            guarded(move || last.on_trace_end_owned(trace));
         }
     }
 }
@@ -1041,9 +1055,24 @@ mod tests {
     struct Ends {
         by_ref: Mutex<Vec<SpanId>>,
         owned: Mutex<Vec<SpanId>>,
+        traces_by_ref: Mutex<Vec<String>>,
+        traces_owned: Mutex<Vec<String>>,
     }
 
     impl TraceProcessor for Ends {
+        fn on_trace_end(&self, t: &Trace) {
+            self.traces_by_ref
+                .lock()
+                .unwrap()
+                .push(t.trace_id.to_string());
+        }
+        fn on_trace_end_owned(&self, t: Trace) {
+            assert!(t.ended_at.is_some());
+            self.traces_owned
+                .lock()
+                .unwrap()
+                .push(t.trace_id.to_string());
+        }
         fn on_span_end(&self, s: &Span) {
             self.by_ref.lock().unwrap().push(s.span_id);
         }
@@ -1053,7 +1082,8 @@ mod tests {
     }
 
     #[test]
-    fn the_last_processor_gets_each_ended_span_by_value_the_others_by_reference() {
+    fn the_last_processor_gets_each_ended_span_and_the_trace_end_by_value_the_others_by_reference()
+    {
         let (first, last) = (Arc::new(Ends::default()), Arc::new(Ends::default()));
         let guard = TraceBuilder::new("w")
             .processors(vec![first.clone(), last.clone()])
@@ -1062,6 +1092,7 @@ mod tests {
         let outer = ctx.start_span(None, SpanData::Custom(CustomSpanData::new("a", Map::new())));
         let inner = outer.child(SpanData::Custom(CustomSpanData::new("b", Map::new())));
         let ids = [inner.id().unwrap(), outer.id().unwrap()];
+        let trace_id = guard.trace_id().to_owned();
         inner.end();
         drop(outer);
         guard.end();
@@ -1069,7 +1100,13 @@ mod tests {
         assert!(first.owned.lock().unwrap().is_empty());
         assert_eq!(*last.owned.lock().unwrap(), ids);
         assert!(last.by_ref.lock().unwrap().is_empty());
-        // A processor that implements only `on_span_end` gets it either way.
+        // The trace's end likewise.
+        assert_eq!(*first.traces_by_ref.lock().unwrap(), [trace_id.as_str()]);
+        assert!(first.traces_owned.lock().unwrap().is_empty());
+        assert_eq!(*last.traces_owned.lock().unwrap(), [trace_id]);
+        assert!(last.traces_by_ref.lock().unwrap().is_empty());
+        // A processor that implements only `on_span_end` and
+        // `on_trace_end` gets them either way.
         let log = Arc::new(Log::default());
         let guard = TraceBuilder::new("w").processors(vec![log.clone()]).start();
         let ctx = guard.context().unwrap().clone();

@@ -96,6 +96,16 @@ impl TraceProcessor for ReplayFilter {
         }
     }
 
+    fn on_trace_end_owned(&self, trace: Trace) {
+        if self.gate.is_replaying() {
+            return;
+        }
+        if let Some((last, others)) = self.inner.split_last() {
+            others.iter().for_each(|p| p.on_trace_end(&trace));
+            last.on_trace_end_owned(trace);
+        }
+    }
+
     fn on_span_start(&self, span: &Span) {
         if self.gate.is_replaying() {
             self.held().insert(span.span_id, span.clone());

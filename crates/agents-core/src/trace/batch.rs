@@ -258,6 +258,10 @@ impl TraceProcessor for BatchTraceProcessor {
         self.push(TraceRecord::Trace(trace.clone()));
     }
 
+    fn on_trace_end_owned(&self, trace: Trace) {
+        self.push(TraceRecord::Trace(trace));
+    }
+
     fn on_span_end(&self, span: &Span) {
         self.push(TraceRecord::Span(span.clone()));
     }
