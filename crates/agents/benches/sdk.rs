@@ -1439,7 +1439,7 @@ fn doc(cfg: &Config, rows: &[Row]) -> String {
          tracing disabled. A round of these rows is {trace_pairs} pairs of runs, one traced and \
          one not, the traced run first in every other pair (the second run of a pair is slower by \
          itself: with a fixed order, a null check with both runs untraced, \
-         `BENCH_TRACE_NULL=1`, found 1–1.7 µs per span). The overhead is (median on − median \
+         `BENCH_TRACE_NULL=1`, found 0.96–1.70 µs per span). The overhead is (median on − median \
          off) divided by the spans the processor really received, per round. The instructions \
          tracing adds, which do not move with the machine's load, are counted by `cargo xtask \
          bench trace-cost` (see `docs/tracing.md`). See `crates/agents/benches/sdk_tracing.rs`.\n\
