@@ -57,9 +57,9 @@ async fn measure(
         let (mut on, mut off) = (Vec::new(), Vec::new());
         for pair in 0..cfg.trace_pairs {
             // Which run of a pair goes first alternates: the second run of
-            // a pair is slower by itself (the null check, `BENCH_TRACE_NULL`, with the
-            // traced order of earlier versions, showed 0.96–1.70 µs per span),
-            // and a fixed order would charge that to one side.
+            // a pair is slower by itself (the null check, with the untraced
+            // run always first, found 0.96–1.70 µs per span), and a fixed
+            // order would charge that to one side.
             for traced in [pair % 2 == 0, pair % 2 == 1] {
                 script();
                 let start = Instant::now();
